@@ -1,0 +1,13 @@
+# Warnings and sanitizers for project targets (never for the dependencies).
+function(trashcl_apply_flags target)
+  if(TRASHCL_WARNINGS)
+    target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wno-unused-parameter)
+  endif()
+  if(TRASHCL_WERROR)
+    target_compile_options(${target} PRIVATE -Werror)
+  endif()
+  if(TRASHCL_SANITIZE)
+    target_compile_options(${target} PRIVATE -fsanitize=${TRASHCL_SANITIZE} -fno-omit-frame-pointer)
+    target_link_options(${target} PRIVATE -fsanitize=${TRASHCL_SANITIZE})
+  endif()
+endfunction()

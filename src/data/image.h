@@ -1,0 +1,27 @@
+// An 8-bit RGB image in memory: the unit the decoder produces, the cache holds and augmentation reads.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace trashcl {
+
+struct Image {
+  int width = 0;
+  int height = 0;
+  std::vector<uint8_t> pixels;  // [height, width, 3] row-major, interleaved RGB
+
+  Image() = default;
+  Image(int w, int h) : width(w), height(h), pixels(static_cast<size_t>(w) * h * 3) {}
+
+  bool empty() const { return pixels.empty(); }
+  size_t bytes() const { return pixels.size(); }
+  uint8_t* row(int y) { return pixels.data() + static_cast<size_t>(y) * width * 3; }
+  const uint8_t* row(int y) const { return pixels.data() + static_cast<size_t>(y) * width * 3; }
+};
+
+// Area-averaging downscale (box filter) so that the short side becomes at most `max_short_side`,
+// keeping the aspect ratio. Returns the image unchanged when it is already small enough.
+Image cap_short_side(Image image, int max_short_side);
+
+}  // namespace trashcl
