@@ -1,0 +1,38 @@
+#include "support/run_command.h"
+
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "support/test_support.h"
+
+namespace trashcl::testing {
+
+std::string shell_quote(const std::string& text) {
+  std::string quoted = "'";
+  for (char ch : text) quoted += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+  return quoted + "'";
+}
+
+CommandResult run_trashcl(const std::string& arguments) {
+  TempDir streams("trashcl-run");
+  const auto out_file = streams / "out", err_file = streams / "err";
+  const std::string command = shell_quote(TRASHCL_BINARY) + " " + arguments + " >" + shell_quote(out_file.string()) +
+                              " 2>" + shell_quote(err_file.string()) + " </dev/null";
+  const int status = std::system(command.c_str());
+  CommandResult result;
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  auto slurp = [](const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    return buffer.str();
+  };
+  result.out = slurp(out_file);
+  result.err = slurp(err_file);
+  return result;
+}
+
+}  // namespace trashcl::testing
