@@ -1,0 +1,452 @@
+#include "data/augment.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <numeric>
+#include <random>
+#include <stdexcept>
+#include <string>
+
+#include "common/error.h"
+#include "common/random.h"
+#include "data/randaugment.h"
+
+namespace trashcl {
+namespace {
+
+namespace F = torch::nn::functional;
+
+constexpr double kPi = 3.14159265358979323846;
+constexpr double kMinLogRatio = -0.28768207245178090;  // log(3/4): random resized crop aspect ratio range
+constexpr double kMaxLogRatio = 0.28768207245178090;   // log(4/3)
+constexpr double kPositiveJitter = 0.4;                // MoCo v2's ColorJitter(0.4, 0.4, 0.4, 0.1)
+constexpr double kPositiveHue = 0.1;
+constexpr double kEvalCropFraction = 224.0 / 256.0;    // resize short side to S*256/224, centre crop S
+constexpr double kReferenceSide = 224;                 // blur sigmas are given at this view size
+// Sampling positions are rounded to 1/256 pixel. With power-of-two source extents the conversion to
+// grid_sample's normalised coordinates and back is then exact, so a sample's pixels do not depend on the
+// padded size of the batch it is in.
+constexpr double kPositionSteps = 256;
+
+using Affine = std::array<double, 6>;  // row-major 2x3: (x, y) -> (a0 x + a1 y + a2, a3 x + a4 y + a5)
+using Matrix3 = std::array<double, 9>;
+
+Affine compose(const Affine& outer, const Affine& inner) {
+  return {outer[0] * inner[0] + outer[1] * inner[3], outer[0] * inner[1] + outer[1] * inner[4],
+          outer[0] * inner[2] + outer[1] * inner[5] + outer[2], outer[3] * inner[0] + outer[4] * inner[3],
+          outer[3] * inner[1] + outer[4] * inner[4], outer[3] * inner[2] + outer[4] * inner[5] + outer[5]};
+}
+
+Matrix3 operator*(const Matrix3& a, const Matrix3& b) {
+  Matrix3 product{};
+  for (int row = 0; row < 3; ++row)
+    for (int column = 0; column < 3; ++column)
+      for (int k = 0; k < 3; ++k) product[row * 3 + column] += a[row * 3 + k] * b[k * 3 + column];
+  return product;
+}
+
+// weight * a + (1 - weight) * b, torchvision's _blend on matrices.
+Matrix3 blend(double weight, const Matrix3& a, const Matrix3& b) {
+  Matrix3 result;
+  for (int i = 0; i < 9; ++i) result[i] = weight * a[i] + (1 - weight) * b[i];
+  return result;
+}
+
+constexpr Matrix3 kIdentity{1, 0, 0, 0, 1, 0, 0, 0, 1};
+constexpr Matrix3 kZero{};
+constexpr Matrix3 kToGrey{kGreyWeights[0], kGreyWeights[1], kGreyWeights[2], kGreyWeights[0], kGreyWeights[1],
+                          kGreyWeights[2], kGreyWeights[0], kGreyWeights[1], kGreyWeights[2]};
+
+// Hue shift as a rotation of RGB space about the grey axis R=G=B: HSV's hue is the angle around that axis,
+// and unlike an HSV round trip the rotation is linear, so it folds into the colour map below.
+Matrix3 hue_rotation(double turns) {
+  const double c = std::cos(2 * kPi * turns), s = std::sin(2 * kPi * turns) / std::sqrt(3.0);
+  const double diagonal = c + (1 - c) / 3, ahead = (1 - c) / 3 + s, behind = (1 - c) / 3 - s;
+  return {diagonal, behind, ahead, ahead, diagonal, behind, behind, ahead, diagonal};
+}
+
+// A sample's colour jitter (and grayscale) as one affine map x -> linear x + mean_weight mu, where mu is the
+// view's mean colour before the map. Contrast blends with the grey mean of the image as it is at that point,
+// which is linear in mu, so any sequence of brightness, contrast, saturation, hue and grayscale folds into
+// one matrix product on the device. Unlike torchvision there is one clamp at the end, not one per op.
+struct ColourMap {
+  Matrix3 linear = kIdentity;
+  Matrix3 mean_weight = kZero;
+
+  void then(const Matrix3& op) {
+    linear = op * linear;
+    mean_weight = op * mean_weight;
+  }
+  void brightness(double factor) { then(blend(factor, kIdentity, kZero)); }
+  void saturation(double factor) { then(blend(factor, kIdentity, kToGrey)); }
+  void hue(double turns) { then(hue_rotation(turns)); }
+  void grayscale() { then(kToGrey); }
+  void contrast(double factor) {
+    Matrix3 current = linear;  // the current image's mean colour is (linear + mean_weight) mu
+    for (int i = 0; i < 9; ++i) current[i] += mean_weight[i];
+    mean_weight = blend(factor, mean_weight, kToGrey * current);
+    linear = blend(factor, linear, kZero);
+  }
+  bool is_identity() const { return linear == kIdentity && mean_weight == kZero; }
+};
+
+// Per-sample randomness. mt19937_64's sequence is fixed by the C++ standard but std's distributions are not,
+// so uniform numbers are formed by hand and a view is the same with every standard library.
+class SampleRandom {
+ public:
+  SampleRandom(uint64_t sample_seed, ViewKind kind) : engine_(mix_seed(sample_seed, static_cast<uint64_t>(kind) + 1)) {}
+  double uniform() { return static_cast<double>(engine_() >> 11) * 0x1.0p-53; }
+  double uniform(double low, double high) { return low + (high - low) * uniform(); }
+  int below(int bound) { return static_cast<int>(uniform() * bound); }
+  bool chance(double probability) { return uniform() < probability; }
+  double sign() { return chance(0.5) ? 1.0 : -1.0; }
+
+ private:
+  std::mt19937_64 engine_;
+};
+
+// Everything random about one sample's view, drawn on the CPU.
+struct ViewParams {
+  ViewGeometry geometry;
+  ColourMap colour;
+  std::vector<RandAugmentChoice> randaugment;  // anchor: pixel ops applied in this order
+  double blur_sigma = 0;                       // in output pixels; 0 leaves the view sharp
+};
+
+void set_crop(ViewGeometry& geometry, double x, double y, double width, double height) {
+  geometry.crop_x = x;
+  geometry.crop_y = y;
+  geometry.crop_width = width;
+  geometry.crop_height = height;
+}
+
+// torchvision's RandomResizedCrop.get_params: 10 tries at a random area and log-uniform aspect ratio,
+// then the largest centred crop with an aspect ratio inside [3/4, 4/3].
+void random_resized_crop(ViewGeometry& geometry, SampleRandom& random, int height, int width, double scale_min) {
+  const double area = static_cast<double>(height) * width;
+  for (int attempt = 0; attempt < 10; ++attempt) {
+    const double target_area = area * random.uniform(scale_min, 1.0);
+    const double aspect = std::exp(random.uniform(kMinLogRatio, kMaxLogRatio));
+    const int crop_w = static_cast<int>(std::lround(std::sqrt(target_area * aspect)));
+    const int crop_h = static_cast<int>(std::lround(std::sqrt(target_area / aspect)));
+    if (crop_w > 0 && crop_w <= width && crop_h > 0 && crop_h <= height) {
+      const int y = random.below(height - crop_h + 1);
+      const int x = random.below(width - crop_w + 1);
+      set_crop(geometry, x, y, crop_w, crop_h);
+      return;
+    }
+  }
+  const double image_ratio = static_cast<double>(width) / height;
+  int crop_w = width, crop_h = height;
+  if (image_ratio < 3.0 / 4.0) crop_h = static_cast<int>(std::lround(width * 4.0 / 3.0));
+  if (image_ratio > 4.0 / 3.0) crop_w = static_cast<int>(std::lround(height * 4.0 / 3.0));
+  set_crop(geometry, (width - crop_w) / 2, (height - crop_h) / 2, crop_w, crop_h);
+}
+
+// torchvision's ColorJitter: factors uniform in [max(0, 1 - strength), 1 + strength], hue in
+// [-hue_strength, hue_strength] turns, the ops in a random order.
+void jitter(ColourMap& colour, SampleRandom& random, double strength, double hue_strength) {
+  std::vector<int> order{0, 1, 2};
+  if (hue_strength > 0) order.push_back(3);
+  for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[random.below(static_cast<int>(i))]);
+  const double low = std::max(0.0, 1 - strength), high = 1 + strength;
+  const double brightness = random.uniform(low, high), contrast = random.uniform(low, high);
+  const double saturation = random.uniform(low, high), hue = random.uniform(-hue_strength, hue_strength);
+  for (int op : order) {
+    if (op == 0) colour.brightness(brightness);
+    if (op == 1) colour.contrast(contrast);
+    if (op == 2) colour.saturation(saturation);
+    if (op == 3) colour.hue(hue);
+  }
+}
+
+// Crop, then flip, then the geometric RandAugment ops (map_in_view, in normalised view coordinates).
+Affine view_affine(const ViewGeometry& geometry, const Affine& map_in_view) {
+  const double half_w = geometry.crop_width / 2, half_h = geometry.crop_height / 2;
+  const Affine crop{geometry.flip ? -half_w : half_w, 0, geometry.crop_x + half_w,
+                    0, half_h, geometry.crop_y + half_h};
+  return compose(crop, map_in_view);
+}
+
+ViewParams draw_view_params(ViewKind kind, uint64_t sample_seed, int height, int width, const AugmentConfig& config) {
+  SampleRandom random(sample_seed, kind);
+  ViewParams params;
+  ViewGeometry& geometry = params.geometry;
+  Affine map_in_view{1, 0, 0, 0, 1, 0};
+  if (kind == ViewKind::eval) {
+    const double side = std::min(height, width) * kEvalCropFraction;
+    set_crop(geometry, (width - side) / 2, (height - side) / 2, side, side);
+  } else if (kind == ViewKind::anchor) {
+    random_resized_crop(geometry, random, height, width, config.anchor_scale_min);
+    geometry.flip = random.chance(0.5);
+    jitter(params.colour, random, config.anchor_jitter, 0);
+    for (int slot = 0; slot < config.randaugment_ops; ++slot) {
+      const RandAugmentChoice choice{static_cast<RandAugmentOp>(random.below(kRandAugmentOpCount)), random.sign()};
+      params.randaugment.push_back(choice);
+      map_in_view = compose(map_in_view, randaugment_inverse_map(choice, config.randaugment_magnitude));
+    }
+  } else {
+    random_resized_crop(geometry, random, height, width, config.positive_scale_min);
+    geometry.flip = random.chance(0.5);
+    if (random.chance(config.positive_jitter_p)) jitter(params.colour, random, kPositiveJitter, kPositiveHue);
+    if (random.chance(config.grayscale_p)) params.colour.grayscale();
+    if (random.chance(config.blur_p)) {
+      params.blur_sigma = random.uniform(config.blur_sigma_min, config.blur_sigma_max) * config.image_size / kReferenceSide;
+    }
+  }
+  geometry.affine = view_affine(geometry, map_in_view);
+  return params;
+}
+
+void check_config(const AugmentConfig& config) {
+  if (config.image_size < 16) {
+    throw UserError("augment: image_size " + std::to_string(config.image_size) + " is too small; use 16 or more");
+  }
+  for (double scale : {config.anchor_scale_min, config.positive_scale_min}) {
+    if (!(scale > 0 && scale <= 1)) {
+      throw UserError("augment: crop scale minimum " + std::to_string(scale) + " is outside (0, 1]; use e.g. 0.2");
+    }
+  }
+  if (!(config.blur_sigma_min > 0 && config.blur_sigma_min <= config.blur_sigma_max)) {
+    throw UserError("augment: blur sigma range must satisfy 0 < min <= max");
+  }
+}
+
+int64_t next_power_of_two(int64_t value) {
+  int64_t power = 1;
+  while (power < value) power *= 2;
+  return power;
+}
+
+// Integer area-averaging factor applied before bilinear sampling, so that the bilinear step shrinks by less
+// than 2x: beyond that it skips source pixels and aliases (fine textures turn into moire).
+int downscale_factor(const ViewGeometry& geometry, int side) {
+  const double shrink = std::sqrt(geometry.crop_width * geometry.crop_height) / side;
+  return std::max(1, static_cast<int>(std::floor(shrink)));
+}
+
+// The images of one group as float [n,3,Hp,Wp] (0..255), area-averaged by `factor`, in a channels-last buffer
+// (the uint8 pixels convert with contiguous rows, and grid_sample reads an output pixel's three channels
+// together) whose extents are powers of two (see kPositionSteps). Only the pixels plus one zero row and
+// column are written: the sampling grid is clamped to each image's pixel centres, so bilinear sampling reads
+// nothing beyond them.
+torch::Tensor source_buffer(const torch::Tensor& group, int factor) {
+  torch::Tensor images = group;  // [n,H,W,3] uint8
+  if (factor > 1) {
+    images = torch::avg_pool2d(group.permute({0, 3, 1, 2}).to(torch::kFloat), {factor, factor})
+                 .permute({0, 2, 3, 1});  // [n,H/f,W/f,3]
+  }
+  const int64_t count = images.size(0), height = images.size(1), width = images.size(2);
+  auto buffer = torch::empty({count, next_power_of_two(height + 1), next_power_of_two(width + 1), 3},
+                             group.options().dtype(torch::kFloat));  // [n,Hp,Wp,3]
+  buffer.narrow(1, 0, height).narrow(2, 0, width).copy_(images);
+  buffer.narrow(1, height, 1).narrow(2, 0, width + 1).zero_();
+  buffer.narrow(2, width, 1).narrow(1, 0, height).zero_();
+  return buffer.permute({0, 3, 1, 2});  // [n,3,Hp,Wp]
+}
+
+// Resamples the samples of one downscale group: [n,3,S,S], values 0..255.
+//
+// Each output pixel centre is mapped by its sample's affine to source pixel coordinates (pixel k covers
+// [k, k+1)), in steps of 1/kPositionSteps pixel, and clamped to the image's pixel centres: outside the image
+// a view repeats its edge pixels, and the batch's zero padding is never read. With the buffer's power-of-two
+// extents, the scaling to grid_sample's normalised coordinates (align_corners=false) and its scaling back
+// are exact.
+torch::Tensor resample_group(const torch::Tensor& pixels, const std::vector<int64_t>& samples,
+                             const std::vector<ViewParams>& params, const torch::Tensor& sizes, int factor,
+                             int side) {
+  const auto size = sizes.accessor<int64_t, 2>();
+  const int64_t count = static_cast<int64_t>(samples.size());
+  const double to_steps = kPositionSteps / factor;
+  int64_t height = 0, width = 0;
+  std::vector<float> table;  // per sample, (x, y) pairs: the affine's three columns, then the last pixel centres
+  for (int64_t sample : samples) {
+    height = std::max(height, size[sample][0]);
+    width = std::max(width, size[sample][1]);
+    const Affine& a = params[sample].geometry.affine;
+    for (double coefficient : {a[0], a[3], a[1], a[4], a[2], a[5]}) table.push_back(static_cast<float>(coefficient * to_steps));
+    table.push_back(static_cast<float>((size[sample][1] / factor - 0.5) * kPositionSteps));
+    table.push_back(static_cast<float>((size[sample][0] / factor - 0.5) * kPositionSteps));
+  }
+  torch::Tensor group = pixels;  // [B,Hmax,Wmax,3]
+  if (count < pixels.size(0)) group = select_samples(pixels, torch::tensor(samples).to(pixels.device()));  // [n,Hmax,Wmax,3]
+  const torch::Tensor buffer = source_buffer(group.narrow(1, 0, height).narrow(2, 0, width), factor);  // [n,3,Hp,Wp]
+
+  const auto coefficients = torch::tensor(table).view({count, 4, 2}).to(pixels.device());  // [n,4,2]
+  const auto column = [&](int64_t index) { return coefficients.select(1, index).view({count, 1, 1, 2}); };  // [n,1,1,2]
+  const auto centres = torch::arange(side, buffer.options()).mul_(2).add_(1).div_(side).sub_(1);  // [S]
+  auto grid = column(0) * centres.view({1, 1, side, 1}) + column(1) * centres.view({1, side, 1, 1});  // [n,S,S,2]
+  grid.add_(column(2)).round_().clamp_min_(kPositionSteps / 2);
+  const auto to_normalised = torch::tensor({2 / (kPositionSteps * buffer.size(3)), 2 / (kPositionSteps * buffer.size(2))},
+                                           buffer.options()).view({1, 1, 1, 2});  // [1,1,1,2], powers of two
+  grid = torch::minimum(grid, column(3)).mul_(to_normalised).sub_(1);            // [n,S,S,2]
+  const auto options = F::GridSampleFuncOptions().mode(torch::kBilinear).align_corners(false);
+  return F::grid_sample(buffer, grid, options).contiguous();  // [n,3,S,S]; may follow the buffer's channels-last
+}
+
+// Geometry of every view: [B,3,S,S] in [0,1]. Samples are grouped by downscale factor, so a batch costs one
+// grid_sample per distinct factor (usually one or two), never one per sample.
+torch::Tensor resample(const torch::Tensor& pixels, const torch::Tensor& sizes, const std::vector<ViewParams>& params,
+                       int side) {
+  std::map<int, std::vector<int64_t>> groups;  // downscale factor -> samples
+  for (size_t i = 0; i < params.size(); ++i) groups[downscale_factor(params[i].geometry, side)].push_back(i);
+  if (groups.size() == 1) {
+    const auto& [factor, samples] = *groups.begin();
+    return resample_group(pixels, samples, params, sizes, factor, side).div_(255);  // [B,3,S,S]
+  }
+  auto views = torch::empty({pixels.size(0), 3, side, side}, pixels.options().dtype(torch::kFloat));  // [B,3,S,S]
+  for (const auto& [factor, samples] : groups) {
+    const auto index = torch::tensor(samples).to(pixels.device());  // [n]
+    write_samples(views, index, resample_group(pixels, samples, params, sizes, factor, side));
+  }
+  return views.div_(255);
+}
+
+// Applies each sample's ColourMap and clamps to [0,1]. views: [B,3,S,S].
+void apply_colour_maps(torch::Tensor& views, const std::vector<ViewParams>& params) {
+  const bool any = std::any_of(params.begin(), params.end(), [](const ViewParams& p) { return !p.colour.is_identity(); });
+  if (!any) return;
+  const int64_t count = views.size(0);
+  std::vector<float> table;
+  for (const ViewParams& p : params) {
+    table.insert(table.end(), p.colour.linear.begin(), p.colour.linear.end());
+    table.insert(table.end(), p.colour.mean_weight.begin(), p.colour.mean_weight.end());
+  }
+  const auto maps = torch::tensor(table).view({count, 2, 3, 3}).to(views.device());  // [B,2,3,3]
+  const auto pixels = views.view({count, 3, -1});                                    // [B,3,S*S]
+  // Summed in double so the mean does not depend on how threads split the sum (it varies with B).
+  const auto mean = pixels.sum({2}, /*keepdim=*/true, torch::kDouble).div(pixels.size(2)).to(torch::kFloat);  // [B,3,1]
+  const auto offset = torch::bmm(maps.select(1, 1), mean);                          // [B,3,1]
+  views = torch::baddbmm(offset, maps.select(1, 0), pixels).clamp_(0, 1).view_as(views);  // [B,3,S,S]
+}
+
+// Per-sample separable Gaussian blur of the samples that drew one: both passes are grouped convolutions with
+// one kernel per (sample, channel) plane. The radius follows the largest sigma so all kernels share a size.
+void apply_blur(torch::Tensor& views, const std::vector<ViewParams>& params, const AugmentConfig& config) {
+  const int side = config.image_size;
+  const int radius = std::min(side - 1, static_cast<int>(std::ceil(3 * config.blur_sigma_max * side / kReferenceSide)));
+  std::vector<int64_t> samples;
+  std::vector<float> taps;
+  for (size_t i = 0; i < params.size(); ++i) {
+    const double sigma = params[i].blur_sigma;
+    if (sigma <= 0) continue;
+    samples.push_back(static_cast<int64_t>(i));
+    std::vector<double> kernel;
+    for (int t = -radius; t <= radius; ++t) kernel.push_back(std::exp(-t * t / (2 * sigma * sigma)));
+    const double total = std::accumulate(kernel.begin(), kernel.end(), 0.0);
+    for (int channel = 0; channel < 3; ++channel)
+      for (double tap : kernel) taps.push_back(static_cast<float>(tap / total));
+  }
+  if (samples.empty()) return;
+  const int64_t planes = 3 * static_cast<int64_t>(samples.size()), width = 2 * radius + 1;
+  const auto kernels = torch::tensor(taps).view({planes, 1, 1, width}).to(views.device());  // [n*3,1,1,K]
+  apply_to_samples(views, samples, [&](const torch::Tensor& selected) {
+    const auto padded = torch::reflection_pad2d(selected.reshape({1, planes, side, side}),
+                                                {radius, radius, radius, radius});  // [1,n*3,S+2R,S+2R]
+    const auto per_plane = F::Conv2dFuncOptions().groups(planes);
+    const auto rows = F::conv2d(padded, kernels, per_plane);                                  // [1,n*3,S+2R,S]
+    const auto both = F::conv2d(rows, kernels.view({planes, 1, width, 1}), per_plane);        // [1,n*3,S,S]
+    return both.view_as(selected).clamp_(0, 1);                                      // [n,3,S,S]
+  });
+}
+
+torch::Tensor channel_constants(const std::array<float, 3>& values, const torch::Device& device) {
+  return torch::tensor({values[0], values[1], values[2]}).view({1, 3, 1, 1}).to(device);  // [1,3,1,1]
+}
+
+}  // namespace
+
+ImageBatch pack_images(const std::vector<const Image*>& images) {
+  if (images.empty()) throw UserError("pack_images: no images given; a batch needs at least one image");
+  int max_height = 0, max_width = 0;
+  for (size_t i = 0; i < images.size(); ++i) {
+    const Image* image = images[i];
+    if (image == nullptr || image->empty() ||
+        image->pixels.size() != static_cast<size_t>(image->width) * image->height * 3) {
+      throw UserError("pack_images: image " + std::to_string(i) +
+                      " is empty or its pixel buffer does not match its size; skip images that failed to decode");
+    }
+    max_height = std::max(max_height, image->height);
+    max_width = std::max(max_width, image->width);
+  }
+  const int64_t count = static_cast<int64_t>(images.size());
+  // Allocated uninitialised and padded row by row, so every byte is written once.
+  ImageBatch batch{torch::empty({count, max_height, max_width, 3}, torch::kUInt8),  // [B,Hmax,Wmax,3]
+                   torch::empty({count, 2}, torch::kLong)};                          // [B,2]
+  uint8_t* destination = batch.pixels.data_ptr<uint8_t>();
+  auto sizes = batch.sizes.accessor<int64_t, 2>();
+  const size_t row_bytes = static_cast<size_t>(max_width) * 3, image_bytes = row_bytes * max_height;
+  for (int64_t i = 0; i < count; ++i) {
+    const Image& image = *images[i];
+    uint8_t* image_start = destination + i * image_bytes;
+    const size_t used_bytes = static_cast<size_t>(image.width) * 3;
+    for (int y = 0; y < image.height; ++y) {
+      std::memcpy(image_start + y * row_bytes, image.row(y), used_bytes);
+      std::memset(image_start + y * row_bytes + used_bytes, 0, row_bytes - used_bytes);
+    }
+    std::memset(image_start + image.height * row_bytes, 0, (max_height - image.height) * row_bytes);
+    sizes[i][0] = image.height;
+    sizes[i][1] = image.width;
+  }
+  return batch;
+}
+
+ViewGeometry sample_geometry(ViewKind kind, uint64_t sample_seed, int height, int width, const AugmentConfig& config) {
+  if (height <= 0 || width <= 0) {
+    throw std::invalid_argument("sample_geometry: image size " + std::to_string(width) + "x" + std::to_string(height) +
+                                " is empty");
+  }
+  return draw_view_params(kind, sample_seed, height, width, config).geometry;
+}
+
+torch::Tensor make_view(const ImageBatch& batch, ViewKind kind, const std::vector<uint64_t>& sample_seeds,
+                        const AugmentConfig& config, const torch::Device& device) {
+  check_config(config);
+  const torch::Tensor sizes = batch.sizes.to(torch::kCPU);  // [B,2]
+  const int64_t count = batch.pixels.defined() ? batch.pixels.size(0) : 0;
+  if (count == 0 || batch.pixels.dim() != 4 || batch.pixels.size(3) != 3 || batch.pixels.scalar_type() != torch::kUInt8 ||
+      sizes.size(0) != count || static_cast<int64_t>(sample_seeds.size()) != count) {
+    throw std::invalid_argument("make_view: expects pack_images' uint8 [B,H,W,3] batch with sizes [B,2] and B seeds, got " +
+                                std::to_string(sample_seeds.size()) + " seeds for " + std::to_string(count) + " images");
+  }
+  const auto size = sizes.accessor<int64_t, 2>();
+  std::vector<ViewParams> params;
+  for (int64_t i = 0; i < count; ++i) {
+    params.push_back(draw_view_params(kind, sample_seeds[i], static_cast<int>(size[i][0]), static_cast<int>(size[i][1]), config));
+  }
+  const torch::Tensor pixels = batch.pixels.to(device).contiguous();                // [B,Hmax,Wmax,3] uint8, one upload
+  torch::Tensor views = resample(pixels, sizes, params, config.image_size);  // [B,3,S,S] in [0,1]
+  if (kind != ViewKind::eval) apply_colour_maps(views, params);
+  if (kind == ViewKind::anchor) {
+    for (int slot = 0; slot < config.randaugment_ops; ++slot) {
+      std::vector<RandAugmentChoice> choices;
+      for (const ViewParams& p : params) choices.push_back(p.randaugment[slot]);
+      apply_randaugment_pixel_ops(views, choices, config.randaugment_magnitude);
+    }
+  }
+  if (kind == ViewKind::positive) apply_blur(views, params, config);
+  return views.sub_(channel_constants(config.mean, device)).div_(channel_constants(config.std, device)).contiguous();
+}
+
+Image view_to_image(const torch::Tensor& view, const AugmentConfig& config) {
+  if (view.dim() != 3 || view.size(0) != 3) {
+    throw std::invalid_argument("view_to_image: expects one view [3,S,S], got " + c10::str(view.sizes()));
+  }
+  const torch::Device cpu(torch::kCPU);
+  const auto levels = view.detach().to(cpu, torch::kFloat)
+                          .mul(channel_constants(config.std, cpu)[0])
+                          .add_(channel_constants(config.mean, cpu)[0])
+                          .clamp_(0, 1)
+                          .mul_(255)
+                          .round_()
+                          .to(torch::kUInt8)
+                          .permute({1, 2, 0})
+                          .contiguous();  // [S,S,3]
+  Image image(static_cast<int>(levels.size(1)), static_cast<int>(levels.size(0)));
+  std::memcpy(image.pixels.data(), levels.data_ptr<uint8_t>(), image.bytes());
+  return image;
+}
+
+}  // namespace trashcl
