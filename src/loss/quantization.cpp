@@ -1,0 +1,17 @@
+#include "loss/quantization.h"
+
+#include <cmath>
+
+namespace trashcl {
+
+torch::Tensor log_cosh(const torch::Tensor& x) {
+  auto magnitude = x.abs();  // same shape as x
+  return magnitude + torch::nn::functional::softplus(-2.0 * magnitude) - std::log(2.0);
+}
+
+torch::Tensor quantization_loss(const torch::Tensor& u) {
+  auto codes = u.scalar_type() == torch::kFloat64 ? u : u.to(torch::kFloat32);  // [B,L]
+  return log_cosh(codes.abs() - 1.0).mean();                                     // []
+}
+
+}  // namespace trashcl

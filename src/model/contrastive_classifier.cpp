@@ -1,0 +1,119 @@
+#include "model/contrastive_classifier.h"
+
+#include <cmath>
+#include <string>
+
+#include "common/error.h"
+#include "loss/contrastive.h"
+#include "loss/cross_entropy.h"
+#include "loss/quantization.h"
+
+namespace trashcl {
+
+ContrastiveClassifierImpl::ContrastiveClassifierImpl(const ModelOptions& options) : options_(options) {
+  validate(options);
+  encoder_ = register_module("encoder", Encoder(encoder_options(options)));
+  if (options.head == "decoder") {
+    decoder_ = register_module("decoder", GroupDecoder(decoder_options(options, encoder_->feature_dim())));
+  } else {
+    classifier_ = register_module("classifier", torch::nn::Linear(encoder_->feature_dim(), options.num_classes));
+  }
+  if (options.loss != "ce" && options.momentum) {
+    momentum_ = register_module("momentum", MomentumContrast(encoder_, options.queue_size, options.momentum_m, options.key_batch_groups));
+  }
+  auto prior = options.class_prior.empty()
+                   ? torch::full({options.num_classes}, 1.0 / static_cast<double>(options.num_classes))
+                   : torch::tensor(options.class_prior, torch::kFloat64).to(torch::kFloat32);  // [N]
+  log_prior_ = register_buffer("log_prior", (prior / prior.sum()).log());                  // [N]
+}
+
+torch::Tensor ContrastiveClassifierImpl::head(const EncoderOutput& encoded) {
+  return decoder_.is_empty() ? classifier_->forward(encoded.features)  // [B,N]
+                             : decoder_->forward(encoded.tokens);      // [B,N]
+}
+
+torch::Tensor ContrastiveClassifierImpl::forward_logits(const torch::Tensor& images) {
+  return head(encoder_->forward(images));  // [B,N]
+}
+
+torch::Tensor ContrastiveClassifierImpl::hash_code(const torch::Tensor& images) {
+  if (!encoder_->has_fusion()) {
+    throw UserError("hash codes need features = hash; this model was built with features = " + options_.features);
+  }
+  return encoder_->forward(images).features;  // [B,L]
+}
+
+void ContrastiveClassifierImpl::momentum_update() {
+  if (has_momentum()) momentum_->update(encoder_);
+}
+
+void ContrastiveClassifierImpl::set_step(int64_t step) {
+  if (!encoder_->has_fusion()) return;
+  const double beta = hash_beta(step);
+  encoder_->fusion()->set_beta(beta);
+  if (has_momentum()) momentum_->key_encoder()->fusion()->set_beta(beta);
+}
+
+std::vector<torch::Tensor> ContrastiveClassifierImpl::trainable_parameters() {
+  std::vector<torch::Tensor> out;
+  for (auto& parameter : parameters()) {
+    if (parameter.requires_grad()) out.push_back(parameter);
+  }
+  return out;
+}
+
+void ContrastiveClassifierImpl::check_batch(const torch::Tensor& anchor, const torch::Tensor& positive,
+                                            const torch::Tensor& labels) const {
+  if (!anchor.defined() || anchor.dim() != 4 || !labels.defined() || labels.dim() != 1 ||
+      labels.size(0) != anchor.size(0)) {
+    throw UserError("training_loss: expected anchor images [B,3,S,S] and labels [B]");
+  }
+  const int64_t batch = anchor.size(0);
+  if (batch < 2) throw UserError("training_loss: batch size must be >= 2 (BatchNorm); raise batch_size");
+  if (options_.loss != "ce" && (!positive.defined() || !positive.sizes().equals(anchor.sizes()))) {
+    throw UserError("training_loss: loss = " + options_.loss + " needs the positive view, shaped like the anchor");
+  }
+  if (has_momentum() && batch > options_.queue_size) {
+    throw UserError("queue_size = " + std::to_string(options_.queue_size) + " is smaller than the batch (" +
+                    std::to_string(batch) + "); raise queue_size or lower batch_size");
+  }
+  const auto low = labels.min().item<int64_t>(), high = labels.max().item<int64_t>();
+  if (low < 0 || high >= options_.num_classes) {
+    throw UserError("training_loss: labels must be in [0, num_classes = " + std::to_string(options_.num_classes) + ")");
+  }
+}
+
+LossTerms ContrastiveClassifierImpl::training_loss(const torch::Tensor& anchor, const torch::Tensor& positive,
+                                                   const torch::Tensor& labels) {
+  check_batch(anchor, positive, labels);
+  auto y = labels.to(torch::kInt64);                                     // [B]
+  auto query = encoder_->forward(anchor);                                // features [B,F], embedding [B,d]
+  auto logits = head(query);                                             // [B,N]
+  auto zero = torch::zeros({}, logits.options().dtype(torch::kFloat32));
+  LossTerms terms{zero, zero, zero, zero};
+  if (encoder_->has_fusion()) terms.quantization = options_.lambda_q * quantization_loss(query.features);  // []
+  if (options_.loss == "ce") {
+    terms.classification = cross_entropy(logits, y, options_.label_smoothing);  // []
+  } else {
+    ContrastSet set{query.embedding, {}, y, {}, {}};
+    if (has_momentum()) {
+      momentum_->update(encoder_);
+      set.keys = momentum_->keys(positive);                              // [B,d], no gradient
+      set.queue = momentum_->queue();                                    // [Q,d]
+      set.queue_labels = momentum_->queue_labels();                      // [Q]
+    } else {
+      set.keys = encoder_->forward(positive).embedding;                  // [B,d], with gradient
+    }
+    if (options_.loss == "paco") {
+      terms.classification = paco_loss(set, logits, log_prior_, paco_options(options_));  // []
+    } else {
+      terms.classification = cross_entropy(logits, y, options_.label_smoothing);         // []
+      terms.contrastive = supcon_loss(set, options_.tau);                                 // []
+    }
+    if (has_momentum()) momentum_->enqueue(set.keys, y);  // after the loss: the logits above used the old queue
+  }
+  terms.total = terms.classification + terms.contrastive + terms.quantization;  // []
+  return terms;
+}
+
+}  // namespace trashcl

@@ -1,0 +1,70 @@
+// The composable classifier: query encoder + head, the momentum branch, and the training losses.
+#pragma once
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "model/encoder.h"
+#include "model/group_decoder.h"
+#include "model/model_options.h"
+#include "model/momentum.h"
+
+namespace trashcl {
+
+// Scalar terms of one training step, for backward() and for logging.
+struct LossTerms {
+  torch::Tensor total;           // what to call backward() on: classification + contrastive + quantization
+  torch::Tensor classification;  // PaCo (loss = paco) or cross-entropy on z (ce, supcon)
+  torch::Tensor contrastive;     // SupCon term (loss = supcon); 0 otherwise
+  torch::Tensor quantization;    // lambda_q * mean log cosh(|u| - 1); 0 with features = pool
+};
+
+// Inference is query encoder + head: z = head(encoder(images)), argmax z. Training adds, by option:
+//   loss = ce:      cross-entropy on z of the anchor view (the positive view is not used)
+//   loss = paco:    PaCo over [e; k; queue] with class centres z + log pi
+//   loss = supcon:  SupCon over [e; k; queue] + cross-entropy on z (the head must learn too)
+//   momentum on:    k from the EMA key encoder (shuffled sub-batch BN), queue of labelled keys
+//   momentum off:   k from the query encoder itself, with gradient; contrast set [e; k] only
+class ContrastiveClassifierImpl : public torch::nn::Module {
+ public:
+  explicit ContrastiveClassifierImpl(const ModelOptions& options);
+
+  // images [B,3,S,S] -> logits z [B,N] (no prior added).
+  torch::Tensor forward_logits(const torch::Tensor& images);
+  torch::Tensor forward(const torch::Tensor& images) { return forward_logits(images); }
+  // images [B,3,S,S] -> relaxed hash codes u [B,L] (features = hash only); sign(u) is the binary code.
+  torch::Tensor hash_code(const torch::Tensor& images);
+
+  // One training step's model side: anchor/positive views [B,3,S,S], labels [B] int64. With the momentum
+  // encoder it first updates the key encoder (EMA) and afterwards enqueues this step's keys, so call it
+  // once per optimizer step, in train mode. positive may be undefined when loss = ce.
+  LossTerms training_loss(const torch::Tensor& anchor, const torch::Tensor& positive, const torch::Tensor& labels);
+
+  // theta_k <- m theta_k + (1 - m) theta_q (no-op without the momentum encoder).
+  void momentum_update();
+  // Sets the hash sharpness to hash_beta(step) in both encoders; call at every step.
+  void set_step(int64_t step);
+  // Parameters the optimizer should see (the key encoder's are excluded).
+  std::vector<torch::Tensor> trainable_parameters();
+
+  const ModelOptions& options() const { return options_; }
+  Encoder& encoder() { return encoder_; }
+  bool has_momentum() const { return !momentum_.is_empty(); }
+  MomentumContrast& momentum() { return momentum_; }
+  const torch::Tensor& log_prior() const { return log_prior_; }
+
+ private:
+  torch::Tensor head(const EncoderOutput& encoded);  // -> z [B,N]
+  void check_batch(const torch::Tensor& anchor, const torch::Tensor& positive, const torch::Tensor& labels) const;
+
+  ModelOptions options_;
+  Encoder encoder_{nullptr};
+  GroupDecoder decoder_{nullptr};
+  torch::nn::Linear classifier_{nullptr};
+  MomentumContrast momentum_{nullptr};
+  torch::Tensor log_prior_;  // [N] buffer: log of the training-set class frequencies
+};
+TORCH_MODULE(ContrastiveClassifier);
+
+}  // namespace trashcl

@@ -1,0 +1,53 @@
+// Every switch of the classifier in one flat struct (nanoGPT style), with its default.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "loss/contrastive.h"
+#include "model/encoder.h"
+#include "model/group_decoder.h"
+
+namespace trashcl {
+
+struct ModelOptions {
+  std::string backbone = "resnet18";       // make_backbone name: resnet18 | resnet34 | resnet50 | tiny
+  int64_t num_classes = 0;                 // N; required (> 0)
+  std::string features = "hash";           // hash (hash feature fusion, u) | pool (GAP of C5, no hash)
+  int64_t hash_bits = 64;                  // L
+  std::string head = "decoder";            // decoder (group-query decoder) | linear (Linear on the features)
+  int64_t decoder_width = 256;             // D
+  int64_t decoder_heads = 8;               // cross-attention heads; must divide decoder_width
+  int64_t decoder_hidden = 2048;           // feed-forward hidden width
+  double decoder_dropout = 0.1;            // decoder dropout, training only
+  int64_t decoder_max_queries = 100;       // K_g = min(N, this)
+  bool decoder_learnable_queries = false;  // learn the queries instead of fixing them at random
+  std::string decoder_memory = "spatial";  // codes ([h3,h4,h5,u], 4 tokens) | spatial (per-position + u)
+  int64_t embed_dim = 128;                 // d of the projection head
+  int64_t projection_hidden = 512;         // hidden width of the projection MLP
+  bool momentum = true;                    // key encoder + queue; off: the positive view goes through the
+                                           // query encoder with gradient and there is no queue
+  double momentum_m = 0.99;                // EMA momentum m; (1 - m) x steps should be >> 1
+  int64_t queue_size = 1024;               // Q; >= batch size and <= training-set size
+  int64_t key_batch_groups = 4;            // shuffled sub-batches of the key encoder (shuffle-BN substitute)
+  std::string loss = "paco";               // paco | ce | supcon (SupCon + cross-entropy on z)
+  double tau = 0.07;                       // contrastive temperature
+  double alpha = 0.05;                     // PaCo weight of each sample positive (per_sample)
+  double beta = 1.0;                       // PaCo weight of the class-centre positive
+  double gamma = 1.0;                      // PaCo weight of the samples in the denominator
+  std::string positive_weighting = "fixed_total";  // per_sample | fixed_total (see docs/model.md)
+  double alpha_total = 1.0;                // fixed_total: total weight of an anchor's sample positives
+  double label_smoothing = 0.0;            // cross-entropy label smoothing (ce and supcon)
+  double lambda_q = 0.05;                  // weight of the quantisation loss (features = hash)
+  std::vector<double> class_prior;         // training-set class frequencies pi [N]; empty: uniform
+};
+
+// Throws UserError naming the first invalid option, its value and the accepted values.
+void validate(const ModelOptions& options);
+
+// The pieces' own options, derived from ModelOptions.
+EncoderOptions encoder_options(const ModelOptions& options);
+GroupDecoderOptions decoder_options(const ModelOptions& options, int64_t input_dim);
+PacoOptions paco_options(const ModelOptions& options);
+
+}  // namespace trashcl

@@ -1,0 +1,148 @@
+// PaCo, SupCon and cross-entropy: the invariants of docs/method.md and numerical safety.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "common/error.h"
+#include "loss/contrastive.h"
+#include "loss/cross_entropy.h"
+
+namespace trashcl {
+namespace {
+
+namespace F = torch::nn::functional;
+
+// B = 6 anchors, N = 4 classes, d = 8, Q = 10 with 3 empty slots.
+struct Batch {
+  ContrastSet set;
+  torch::Tensor logits, log_prior;
+};
+
+Batch make_batch(uint64_t seed, torch::Dtype dtype = torch::kFloat32) {
+  torch::manual_seed(seed);
+  auto unit = [dtype](int64_t rows) { return F::normalize(torch::randn({rows, 8}, dtype), F::NormalizeFuncOptions().dim(1)); };
+  Batch batch;
+  batch.set.queries = unit(6);
+  batch.set.keys = unit(6);
+  batch.set.labels = torch::tensor({0, 1, 1, 2, 3, 0}, torch::kInt64);
+  batch.set.queue = unit(10);
+  batch.set.queue_labels = torch::tensor({1, -1, 0, 2, -1, 1, 3, -1, 0, 2}, torch::kInt64);
+  batch.logits = torch::randn({6, 4}, dtype) * 2;
+  batch.log_prior = torch::tensor({0.4, 0.3, 0.2, 0.1}, dtype).log();
+  return batch;
+}
+
+TEST(Paco, AlphaZeroGammaZeroIsCrossEntropyOnRebalancedLogits) {
+  auto batch = make_batch(0);
+  PacoOptions options;
+  options.alpha = 0.0;
+  options.gamma = 0.0;
+  options.positive_weighting = "per_sample";
+  auto paco = paco_loss(batch.set, batch.logits, batch.log_prior, options);
+  auto expected = cross_entropy(batch.logits + batch.log_prior, batch.set.labels);
+  EXPECT_NEAR(paco.item<double>(), expected.item<double>(), 1e-5);
+  options.beta = 3.0;  // the centre weight cancels in the normalisation
+  EXPECT_NEAR(paco_loss(batch.set, batch.logits, batch.log_prior, options).item<double>(), expected.item<double>(), 1e-5);
+}
+
+TEST(Paco, WithoutCentresIsSupConOverTheContrastSet) {
+  auto batch = make_batch(1);
+  const auto supcon = supcon_loss(batch.set, 0.1).item<double>();
+  for (const char* weighting : {"per_sample", "fixed_total"}) {
+    PacoOptions options;
+    options.centres = false;
+    options.tau = 0.1;
+    options.positive_weighting = weighting;
+    EXPECT_NEAR(paco_loss(batch.set, {}, {}, options).item<double>(), supcon, 1e-5) << weighting;
+  }
+}
+
+TEST(Paco, EmptyQueueSlotsChangeNothingWhateverTheyHold) {
+  for (const char* weighting : {"per_sample", "fixed_total"}) {
+    PacoOptions options;
+    options.positive_weighting = weighting;
+    auto clean = make_batch(2);
+    auto garbage = make_batch(2);
+    garbage.set.queue = garbage.set.queue.clone();
+    auto empty = garbage.set.queue_labels < 0;  // [Q]
+    garbage.set.queue.index_put_({empty}, torch::full({3, 8}, 1e3));
+    garbage.set.queries.requires_grad_(true);
+    clean.set.queries.requires_grad_(true);
+    auto with_garbage = paco_loss(garbage.set, garbage.logits, garbage.log_prior, options);
+    // The reference has the empty slots removed altogether.
+    auto kept = clean.set.queue_labels >= 0;
+    clean.set.queue = clean.set.queue.index({kept});
+    clean.set.queue_labels = clean.set.queue_labels.index({kept});
+    auto without = paco_loss(clean.set, clean.logits, clean.log_prior, options);
+    EXPECT_NEAR(with_garbage.item<double>(), without.item<double>(), 1e-5) << weighting;
+    with_garbage.backward();
+    without.backward();
+    EXPECT_TRUE(torch::allclose(garbage.set.queries.grad(), clean.set.queries.grad(), 1e-5, 1e-6)) << weighting;
+    EXPECT_NEAR(supcon_loss(garbage.set).item<double>(), supcon_loss(clean.set).item<double>(), 1e-5);
+  }
+}
+
+TEST(Paco, FixedTotalSharesTheSampleWeightPerAnchor) {
+  // Every anchor has the same number of sample positives here, so alpha_total spread over them equals
+  // per-sample weighting with alpha = alpha_total / count.
+  auto batch = make_batch(3);
+  batch.set.labels = torch::zeros({6}, torch::kInt64);
+  batch.set.queue_labels = torch::tensor({0, 0, 1, 1, 1, 1, 1, 1, 1, 1}, torch::kInt64);
+  PacoOptions fixed;
+  fixed.alpha_total = 0.7;
+  PacoOptions per_sample;
+  per_sample.positive_weighting = "per_sample";
+  per_sample.alpha = 0.7 / (5 + 6 + 2);  // 5 other queries, 6 keys, 2 queue rows
+  EXPECT_NEAR(paco_loss(batch.set, batch.logits, batch.log_prior, fixed).item<double>(),
+              paco_loss(batch.set, batch.logits, batch.log_prior, per_sample).item<double>(), 1e-5);
+}
+
+TEST(Paco, FiniteInFloat32FromBfloat16AndAtExtremeSimilarities) {
+  auto batch = make_batch(4, torch::kBFloat16);
+  PacoOptions options;
+  options.tau = 0.01;  // sample logits up to 100
+  auto loss = paco_loss(batch.set, batch.logits, batch.log_prior, options);
+  EXPECT_EQ(loss.scalar_type(), torch::kFloat32);
+  EXPECT_TRUE(std::isfinite(loss.item<double>()));
+  auto queries = batch.set.queries.to(torch::kFloat32).requires_grad_(true);
+  batch.set.queries = queries;
+  options.gamma = 0.0;
+  paco_loss(batch.set, batch.logits, batch.log_prior, options).backward();
+  EXPECT_TRUE(torch::isfinite(queries.grad()).all().item<bool>());
+}
+
+TEST(Paco, WorksWithoutAQueue) {
+  auto batch = make_batch(5);
+  batch.set.queue = torch::Tensor();
+  batch.set.queue_labels = torch::Tensor();
+  EXPECT_TRUE(std::isfinite(paco_loss(batch.set, batch.logits, batch.log_prior, PacoOptions{}).item<double>()));
+  EXPECT_TRUE(std::isfinite(supcon_loss(batch.set).item<double>()));
+}
+
+TEST(Paco, RejectsBadOptionsAndInputs) {
+  auto batch = make_batch(6);
+  PacoOptions options;
+  options.positive_weighting = "per_class";
+  EXPECT_THROW(paco_loss(batch.set, batch.logits, batch.log_prior, options), UserError);
+  options = PacoOptions{};
+  options.centres = false;
+  options.gamma = 0.0;
+  EXPECT_THROW(paco_loss(batch.set, batch.logits, batch.log_prior, options), UserError);
+  options = PacoOptions{};
+  EXPECT_THROW(paco_loss(batch.set, batch.logits.narrow(1, 0, 3), batch.log_prior, options), UserError);
+  batch.set.keys = torch::Tensor();
+  EXPECT_THROW(paco_loss(batch.set, batch.logits, batch.log_prior, options), UserError);
+}
+
+TEST(CrossEntropy, MatchesTorchWithAndWithoutLabelSmoothing) {
+  torch::manual_seed(7);
+  auto logits = torch::randn({5, 4});
+  auto labels = torch::tensor({0, 3, 1, 1, 2}, torch::kInt64);
+  EXPECT_NEAR(cross_entropy(logits, labels).item<double>(), F::cross_entropy(logits, labels).item<double>(), 1e-6);
+  EXPECT_NEAR(cross_entropy(logits, labels, 0.1).item<double>(),
+              F::cross_entropy(logits, labels, F::CrossEntropyFuncOptions().label_smoothing(0.1)).item<double>(), 1e-6);
+  EXPECT_THROW(cross_entropy(logits, labels, 1.0), UserError);
+}
+
+}  // namespace
+}  // namespace trashcl
