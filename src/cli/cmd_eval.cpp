@@ -1,0 +1,115 @@
+// trashcl eval: metrics of a checkpoint on a split (test by default), as a table, JSON and report.html.
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "cli/commands.h"
+#include "common/error.h"
+#include "data/dataset.h"
+#include "data/encode.h"
+#include "train/checkpoint.h"
+#include "train/evaluate.h"
+#include "train/options.h"
+#include "train/report.h"
+
+namespace trashcl {
+namespace {
+
+struct Options {
+  std::string model, data, split, subset = "test", device = "cpu";
+  int threads = 0;
+  bool json = false;
+};
+
+nlohmann::json report_json(const ClassificationReport& report, const std::vector<std::string>& names) {
+  nlohmann::json doc{{"samples", report.samples},          {"top1", report.top1},
+                     {"macro_precision", report.macro_precision}, {"macro_recall", report.macro_recall},
+                     {"macro_f1", report.macro_f1},        {"confusion", report.confusion}};
+  if (report.top5 >= 0) doc["top5"] = report.top5;
+  doc["per_class"] = nlohmann::json::array();
+  for (size_t c = 0; c < names.size(); ++c) {
+    doc["per_class"].push_back({{"class", names[c]}, {"accuracy", report.per_class_accuracy[c]},
+                                {"precision", report.per_class_precision[c]}, {"f1", report.per_class_f1[c]}});
+  }
+  auto group = [](double value) { return value >= 0 ? nlohmann::json(value) : nlohmann::json(nullptr); };
+  doc["many_shot"] = group(report.many_shot);
+  doc["medium_shot"] = group(report.medium_shot);
+  doc["few_shot"] = group(report.few_shot);
+  return doc;
+}
+
+void print_table(const ClassificationReport& report, const std::vector<std::string>& names, const std::string& what) {
+  std::cout << fmt::format("{}: {} images\n", what, report.samples);
+  std::cout << fmt::format("top-1 {:.2f}%{}  macro precision {:.2f}%  recall {:.2f}%  F1 {:.2f}%\n", 100 * report.top1,
+                           report.top5 >= 0 ? fmt::format("  top-5 {:.2f}%", 100 * report.top5) : "",
+                           100 * report.macro_precision, 100 * report.macro_recall, 100 * report.macro_f1);
+  auto group = [](double value) { return value >= 0 ? fmt::format("{:.2f}%", 100 * value) : std::string("-"); };
+  std::cout << fmt::format("many-shot {}  medium-shot {}  few-shot {}\n\n", group(report.many_shot),
+                           group(report.medium_shot), group(report.few_shot));
+  std::cout << fmt::format("{:<16} {:>8} {:>9} {:>6}   confusion (predicted ->)\n", "class", "accuracy", "precision", "F1");
+  for (size_t c = 0; c < names.size(); ++c) {
+    std::cout << fmt::format("{:<16} {:>7.1f}% {:>8.1f}% {:>5.1f}%  ", names[c], 100 * report.per_class_accuracy[c],
+                             100 * report.per_class_precision[c], 100 * report.per_class_f1[c]);
+    for (int64_t count : report.confusion[c]) std::cout << fmt::format(" {:>5}", count);
+    std::cout << '\n';
+  }
+}
+
+void run_eval(const Options& options) {
+  set_compute_threads(options.threads);
+  const torch::Device device(options.device);
+  LoadedModel loaded = load_checkpoint(options.model, device);
+  Dataset dataset = options.split.empty() ? list_image_folder(options.data)
+                                          : dataset_from_split(options.data, read_split_csv(options.split), options.subset);
+  if (dataset.class_names != loaded.meta.class_names) {
+    throw UserError(fmt::format("{}: its classes ({}) differ from the model's ({})", options.data,
+                                fmt::join(dataset.class_names, ","), fmt::join(loaded.meta.class_names, ",")));
+  }
+  LoadOptions load = load_options(loaded.config);
+  load.warn = !options.json;
+  const LoadedDataset data = load_dataset(dataset, load);
+  EvalOptions eval;
+  eval.augment = augment_config(loaded.config);
+  eval.device = device;
+  eval.flip_test = loaded.config.flip_test;
+  const ClassificationReport report = evaluate(loaded.model, data, eval, loaded.meta.train_class_counts);
+  const std::string what = options.split.empty() ? options.data : fmt::format("{} ({})", options.split, options.subset);
+
+  // report.html beside the checkpoint, with the run's training curves when its metrics.csv is there.
+  const auto run_dir = std::filesystem::path(options.model).parent_path();
+  std::ifstream metrics(run_dir / "metrics.csv");
+  std::stringstream metrics_text;
+  metrics_text << metrics.rdbuf();
+  const std::string html = render_report_html(fmt::format("trashcl eval: {} on {}", options.model, what), report,
+                                              loaded.meta.class_names, metrics_text.str());
+  write_file_atomic(run_dir / "report.html", std::vector<uint8_t>(html.begin(), html.end()));
+
+  if (options.json) {
+    std::cout << report_json(report, loaded.meta.class_names).dump(2) << '\n';
+  } else {
+    print_table(report, loaded.meta.class_names, what);
+    std::cout << fmt::format("\nreport: {}\n", (run_dir / "report.html").string());
+  }
+}
+
+}  // namespace
+
+void add_eval_command(CLI::App& app) {
+  auto options = std::make_shared<Options>();
+  CLI::App* command = app.add_subcommand("eval", "metrics of a checkpoint: top-1, macro P/R/F1, per class, confusion");
+  command->add_option("--model", options->model, "checkpoint (best.ckpt of a run)")->required();
+  command->add_option("--data", options->data, "dataset root: <class>/<image> folders")->required();
+  command->add_option("--split", options->split, "split manifest; without it every image of --data is used");
+  command->add_option("--subset", options->subset, "which split of the manifest")->capture_default_str()->check(CLI::IsMember({"train", "val", "test"}));
+  command->add_option("--device", options->device, "cpu or cuda")->capture_default_str();
+  command->add_option("--threads", options->threads, "intra-op threads (0: one per core)")->capture_default_str();
+  command->add_flag("--json", options->json, "one JSON document on stdout (keys top1, macro_f1, per_class, confusion)");
+  command->callback([options] { run_eval(*options); });
+}
+
+}  // namespace trashcl

@@ -1,0 +1,19 @@
+// The subcommands of the trashcl binary; each file cmd_*.cpp adds one to the app.
+#pragma once
+#include <CLI/CLI.hpp>
+
+namespace trashcl {
+
+void add_split_command(CLI::App& app);
+void add_data_stats_command(CLI::App& app);
+void add_augment_preview_command(CLI::App& app);
+void add_synth_command(CLI::App& app);
+void add_train_command(CLI::App& app);
+void add_eval_command(CLI::App& app);
+void add_predict_command(CLI::App& app);
+void add_bench_command(CLI::App& app);
+
+// Intra-op threads for tensor math: `requested`, or one per core when 0.
+void set_compute_threads(int requested);
+
+}  // namespace trashcl

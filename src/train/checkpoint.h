@@ -1,0 +1,54 @@
+// Checkpoints: everything needed to resume a run exactly, or to predict with no flags at all.
+//
+// One LibTorch archive holding: the model's parameters and buffers (query encoder, head, key encoder, queue,
+// queue labels and pointer - all registered on the module), the optimizer state, and the metadata below.
+// Written to a temporary file and renamed, so a crash mid-write leaves the previous checkpoint intact.
+#pragma once
+#include <torch/torch.h>
+
+#include <array>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "common/config.h"
+#include "model/contrastive_classifier.h"
+
+namespace trashcl {
+
+constexpr int64_t kCheckpointFormatVersion = 1;
+
+struct CheckpointMeta {
+  int64_t format_version = kCheckpointFormatVersion;
+  std::string config_toml;                  // the effective config the model was built and trained with
+  std::vector<std::string> class_names;     // [N]
+  std::vector<std::string> class_bins;      // [N] disposal bin of each class
+  std::vector<int64_t> train_class_counts;  // [N] usable training images per class (prior, few-shot groups)
+  int64_t image_size = 224;
+  std::array<float, 3> mean{0.485f, 0.456f, 0.406f};  // input normalisation
+  std::array<float, 3> std{0.229f, 0.224f, 0.225f};
+  int64_t step = 0;                         // optimizer steps taken
+  double best_metric = -1;                  // best validation top-1 so far
+  int64_t best_epoch = -1;
+  torch::Tensor cpu_rng_state;              // the default CPU generator (dropout); undefined: not saved
+};
+
+// Writes `path` atomically. optimizer may be null (an inference-only checkpoint).
+void save_checkpoint(const std::filesystem::path& path, ContrastiveClassifier& model,
+                     torch::optim::Optimizer* optimizer, const CheckpointMeta& meta);
+
+struct LoadedModel {
+  Config config;
+  CheckpointMeta meta;
+  ContrastiveClassifier model{nullptr};
+};
+
+// Rebuilds the model from the stored config and loads its weights onto `device`. Throws UserError naming
+// the file for a missing, corrupt, foreign or newer-format checkpoint.
+LoadedModel load_checkpoint(const std::filesystem::path& path, const torch::Device& device);
+
+// Restores the optimizer state saved with the checkpoint (for --resume).
+void load_optimizer_state(const std::filesystem::path& path, torch::optim::Optimizer& optimizer);
+
+}  // namespace trashcl

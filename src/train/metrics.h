@@ -1,0 +1,36 @@
+// Classification metrics from a confusion matrix: what `trashcl eval` reports and training logs.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace trashcl {
+
+struct ClassificationReport {
+  int64_t samples = 0;
+  double top1 = 0;                              // fraction correct
+  double top5 = -1;                             // -1 when there are 5 classes or fewer
+  double macro_precision = 0, macro_recall = 0, macro_f1 = 0;
+  std::vector<double> per_class_accuracy;       // [N], recall of each class
+  std::vector<double> per_class_precision;      // [N]
+  std::vector<double> per_class_f1;             // [N]
+  std::vector<std::vector<int64_t>> confusion;  // [N][N], row = true class, column = predicted
+  // Accuracy by training-set class frequency (the long-tail convention: many > 100, medium 20-100, few < 20
+  // training images); -1 where no class falls in the group.
+  double many_shot = -1, medium_shot = -1, few_shot = -1;
+};
+
+// Accumulates predictions and builds the report.
+class ConfusionMatrix {
+ public:
+  explicit ConfusionMatrix(int num_classes);
+  void add(int truth, int predicted, bool in_top5 = false);
+  ClassificationReport report(const std::vector<int64_t>& train_class_counts = {}) const;
+
+ private:
+  int num_classes_;
+  std::vector<std::vector<int64_t>> counts_;
+  int64_t top5_hits_ = 0;
+};
+
+}  // namespace trashcl

@@ -1,0 +1,55 @@
+// Mixed precision: bf16 autocast on CUDA (and on CPUs with AVX-512 BF16 / AMX), as an RAII guard that
+// works with LibTorch 1.13 and 2.x, whose autocast switches are named differently.
+#pragma once
+#include <ATen/autocast_mode.h>
+#include <torch/version.h>
+
+// LibTorch 2.4 replaced the per-device autocast switches with ones taking the device type.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+#define TRASHCL_AUTOCAST_BY_DEVICE_TYPE 1
+#else
+#define TRASHCL_AUTOCAST_BY_DEVICE_TYPE 0
+#endif
+
+namespace trashcl {
+
+class AutocastGuard {
+ public:
+  AutocastGuard(bool enabled, bool cuda) : enabled_(enabled), cuda_(cuda) {
+    if (!enabled_) return;
+#if TRASHCL_AUTOCAST_BY_DEVICE_TYPE
+    const auto type = cuda_ ? at::kCUDA : at::kCPU;
+    at::autocast::set_autocast_dtype(type, at::kBFloat16);
+    at::autocast::set_autocast_enabled(type, true);
+#else
+    if (cuda_) {
+      at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+      at::autocast::set_enabled(true);
+    } else {
+      at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+      at::autocast::set_cpu_enabled(true);
+    }
+#endif
+  }
+  ~AutocastGuard() {
+    if (!enabled_) return;
+#if TRASHCL_AUTOCAST_BY_DEVICE_TYPE
+    at::autocast::set_autocast_enabled(cuda_ ? at::kCUDA : at::kCPU, false);
+#else
+    if (cuda_) {
+      at::autocast::set_enabled(false);
+    } else {
+      at::autocast::set_cpu_enabled(false);
+    }
+#endif
+    at::autocast::clear_cache();
+  }
+  AutocastGuard(const AutocastGuard&) = delete;
+  AutocastGuard& operator=(const AutocastGuard&) = delete;
+
+ private:
+  bool enabled_;
+  bool cuda_;
+};
+
+}  // namespace trashcl

@@ -1,0 +1,15 @@
+// report.html: training curves, confusion matrix and per-class accuracy as inline SVG in one file,
+// readable offline and at a glance.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "train/metrics.h"
+
+namespace trashcl {
+
+// metrics_csv: the run's metrics.csv text (may be empty: no curves then).
+std::string render_report_html(const std::string& title, const ClassificationReport& report,
+                               const std::vector<std::string>& class_names, const std::string& metrics_csv);
+
+}  // namespace trashcl

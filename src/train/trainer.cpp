@@ -1,0 +1,282 @@
+#include "train/trainer.h"
+
+#include <fmt/format.h>
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <fstream>
+
+#include "common/error.h"
+#include "data/dataset.h"
+#include "data/encode.h"
+#include "data/loader.h"
+#include "train/bins.h"
+#include "train/checkpoint.h"
+#include "train/evaluate.h"
+#include "train/options.h"
+#include "train/precision.h"
+#include "train/progress.h"
+#include "train/schedule.h"
+
+namespace trashcl {
+namespace fs = std::filesystem;
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+// Adds RUN_DIR/train.log to the logger for the lifetime of the object.
+class RunLog {
+ public:
+  explicit RunLog(const fs::path& file) : sink_(std::make_shared<spdlog::sinks::basic_file_sink_mt>(file.string())) {
+    sink_->set_pattern("%Y-%m-%d %H:%M:%S %l: %v");
+    spdlog::default_logger()->sinks().push_back(sink_);
+  }
+  ~RunLog() {
+    auto& sinks = spdlog::default_logger()->sinks();
+    sinks.erase(std::remove(sinks.begin(), sinks.end(), sink_), sinks.end());
+  }
+
+ private:
+  spdlog::sink_ptr sink_;
+};
+
+struct SplitData {
+  LoadedDataset train, val;  // val.dataset.samples is empty when the manifest has no validation split
+};
+
+SplitData load_split_data(const Config& config) {
+  if (config.data.empty()) throw UserError("train: --data is required (a folder of <class>/<image> folders)");
+  std::vector<SplitEntry> entries;
+  if (config.split.empty()) {
+    spdlog::info("no --split given: splitting {} 0.7/0.13/0.17 with seed {}", config.data, config.seed);
+    entries = make_stratified_split(list_image_folder(config.data), SplitRatios{}, config.seed);
+  } else {
+    entries = read_split_csv(config.split);
+  }
+  SplitData data;
+  const LoadOptions load = load_options(config);
+  data.train = load_dataset(dataset_from_split(config.data, entries, "train"), load);
+  const bool has_val = std::any_of(entries.begin(), entries.end(), [](const SplitEntry& e) { return e.split == "val"; });
+  if (has_val) {
+    data.val = load_dataset(dataset_from_split(config.data, entries, "val"), load);
+  } else {
+    spdlog::warn("the split has no validation images: best.ckpt will be the last epoch's model");
+  }
+  return data;
+}
+
+void write_text_atomic(const fs::path& path, const std::string& text) {
+  write_file_atomic(path, std::vector<uint8_t>(text.begin(), text.end()));
+}
+
+torch::Tensor cpu_rng_state() {
+  auto generator = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(generator.mutex());
+  return generator.get_state();
+}
+
+void set_cpu_rng_state(const torch::Tensor& state) {
+  auto generator = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(generator.mutex());
+  generator.set_state(state);
+}
+
+// Resumes model, optimizer and RNG from RUN_DIR/last.ckpt; returns the stored metadata.
+CheckpointMeta restore(const fs::path& checkpoint, ContrastiveClassifier& model, torch::optim::Optimizer& optimizer,
+                       const torch::Device& device) {
+  LoadedModel stored = load_checkpoint(checkpoint, device);
+  torch::NoGradGuard no_grad;
+  auto source = stored.model->named_parameters(true);
+  for (auto& item : model->named_parameters(true)) item.value().copy_(source[item.key()]);
+  auto source_buffers = stored.model->named_buffers(true);
+  for (auto& item : model->named_buffers(true)) item.value().copy_(source_buffers[item.key()]);
+  load_optimizer_state(checkpoint, optimizer);
+  if (stored.meta.cpu_rng_state.defined()) set_cpu_rng_state(stored.meta.cpu_rng_state);
+  return stored.meta;
+}
+
+void set_learning_rate(torch::optim::SGD& optimizer, double lr) {
+  for (auto& group : optimizer.param_groups()) static_cast<torch::optim::SGDOptions&>(group.options()).lr(lr);
+}
+
+const char* kMetricsHeader =
+    "epoch,step,loss,classification_loss,contrastive_loss,quantization_loss,lr,val_top1,val_macro_f1,img_per_s,"
+    "data_wait_pct,epoch_seconds\n";
+
+}  // namespace
+
+TrainSummary train(Config config, const fs::path& run_dir, bool resume) {
+  const auto run_start = Clock::now();
+  std::error_code error;
+  fs::create_directories(run_dir, error);
+  if (error) throw UserError(fmt::format("{}: cannot create the run folder: {}", run_dir.string(), error.message()));
+  const fs::path last = run_dir / "last.ckpt", best = run_dir / "best.ckpt", metrics = run_dir / "metrics.csv";
+  if (resume && !fs::exists(last)) throw UserError(fmt::format("{}: nothing to resume (no last.ckpt)", run_dir.string()));
+  if (!resume && fs::exists(last)) {
+    throw UserError(fmt::format("{}: holds a run already; add --resume to continue it, or choose another --out",
+                                run_dir.string()));
+  }
+  RunLog log(run_dir / "train.log");
+  const torch::Device device(config.device);
+  if (device.is_cuda() && !torch::cuda::is_available()) throw UserError("--device cuda: no CUDA device is available");
+
+  SplitData data = load_split_data(config);
+  const auto counts = data.train.dataset.class_counts();
+  const auto& class_names = data.train.dataset.class_names;
+  ModelOptions model_config = model_options(config, data.train.dataset.class_prior());
+  const auto training_images = static_cast<int64_t>(data.train.dataset.samples.size());
+  if (model_config.momentum && model_config.loss != "ce" && model_config.queue_size > training_images) {
+    throw UserError(fmt::format("--queue-size {}: larger than the {} training images; use at most that many",
+                                model_config.queue_size, training_images));
+  }
+
+  torch::manual_seed(static_cast<uint64_t>(config.seed));
+  ContrastiveClassifier model(model_config);
+  model->to(device);
+  const double peak_lr = config.lr * config.batch_size / 128.0;  // linear scaling rule
+  torch::optim::SGD optimizer(model->trainable_parameters(), torch::optim::SGDOptions(peak_lr)
+                                                                 .momentum(config.sgd_momentum)
+                                                                 .weight_decay(config.weight_decay));
+  LoaderOptions loader_options;
+  loader_options.batch_size = config.batch_size;
+  loader_options.drop_last = training_images > config.batch_size;  // batch norm and the queue want full batches
+  loader_options.class_balanced = config.class_balanced;
+  loader_options.seed = config.seed;
+  loader_options.threads = config.loader_threads;
+  std::vector<int> labels;
+  for (const auto& sample : data.train.dataset.samples) labels.push_back(sample.label);
+  BatchLoader loader(data.train.cache, labels, static_cast<int>(class_names.size()), loader_options);
+
+  const int64_t steps_per_epoch = loader.batches_per_epoch();
+  const int64_t total_steps = steps_per_epoch * config.epochs;
+  const auto warmup_steps = static_cast<int64_t>(config.warmup_epochs * steps_per_epoch);
+
+  CheckpointMeta meta;
+  meta.config_toml = config_to_toml(config);
+  meta.class_names = class_names;
+  meta.class_bins = class_bins(class_names, config.bins);
+  meta.train_class_counts = counts;
+  meta.image_size = config.image_size;
+  if (resume) {
+    const CheckpointMeta stored = restore(last, model, optimizer, device);
+    meta.step = stored.step;
+    meta.best_metric = stored.best_metric;
+    meta.best_epoch = stored.best_epoch;
+    spdlog::info("resuming {} at step {}", run_dir.string(), meta.step);
+  } else {
+    write_text_atomic(metrics, kMetricsHeader);
+  }
+  write_text_atomic(run_dir / "config.toml", meta.config_toml);
+  spdlog::info("training {} images in {} classes, {} validation; {} steps of {} images ({} epochs) on {}",
+               training_images, class_names.size(), data.val.dataset.samples.size(), total_steps, config.batch_size,
+               config.epochs, device.str());
+
+  const AugmentConfig augment = augment_config(config);
+  EvalOptions eval_options;
+  eval_options.augment = augment;
+  eval_options.device = device;
+  eval_options.flip_test = config.flip_test;
+  eval_options.bf16 = config.precision == "bf16";
+  const bool two_views = config.loss != "ce";
+  auto save = [&](const fs::path& path) {
+    meta.cpu_rng_state = cpu_rng_state();
+    save_checkpoint(path, model, &optimizer, meta);
+  };
+
+  model->train();
+  for (int64_t epoch = meta.step / steps_per_epoch; epoch < config.epochs; ++epoch) {
+    const auto epoch_start = Clock::now();
+    loader.reset_timing();
+    loader.start_epoch(epoch, meta.step % steps_per_epoch);
+    Progress progress(epoch, config.epochs, steps_per_epoch);
+    double augment_seconds = 0, lr = 0;
+    torch::Tensor loss_sums = torch::zeros({4}, torch::kFloat64);  // total, classification, contrastive, quantization
+    int64_t steps_this_epoch = 0;
+    bool stop = false;
+    while (auto batch = loader.next()) {
+      const auto augment_start = Clock::now();
+      TwoViewBatch views;
+      views.anchor = make_view(batch->images, ViewKind::anchor, batch->sample_seeds, augment, device);  // [B,3,S,S]
+      if (two_views) views.positive = make_view(batch->images, ViewKind::positive, batch->sample_seeds, augment, device);
+      views.labels = batch->labels.to(device);  // [B]
+      augment_seconds += seconds_since(augment_start);
+
+      lr = learning_rate_at(meta.step, warmup_steps, total_steps, peak_lr);
+      set_learning_rate(optimizer, lr);
+      model->set_step(meta.step);
+      LossTerms terms;
+      {
+        AutocastGuard autocast(config.precision == "bf16", device.is_cuda());
+        terms = model->training_loss(views.anchor, views.positive, views.labels);
+      }
+      optimizer.zero_grad();
+      terms.total.backward();
+      if (config.grad_clip > 0) torch::nn::utils::clip_grad_norm_(model->trainable_parameters(), config.grad_clip);
+      optimizer.step();
+      ++meta.step;
+      ++steps_this_epoch;
+
+      const torch::Tensor step_losses = torch::stack({terms.total.detach(), terms.classification.detach(),
+                                                      terms.contrastive.detach(), terms.quantization.detach()})
+                                            .to(torch::kCPU, torch::kFloat64);  // [4]
+      if (!torch::isfinite(step_losses).all().item<bool>()) {
+        throw UserError(fmt::format("step {}: the loss is not finite ({}); last.ckpt holds the last good epoch - try a "
+                                    "lower --lr or --grad-clip 5",
+                                    meta.step, step_losses[0].item<double>()));
+      }
+      loss_sums += step_losses;
+      const double elapsed = seconds_since(epoch_start);
+      const auto& timing = loader.timing();
+      progress.update({loader.timing().batches, step_losses[0].item<double>(), lr, timing.images / std::max(elapsed, 1e-9),
+                       (timing.wait_seconds + augment_seconds) / std::max(elapsed, 1e-9)});
+      if (config.max_steps > 0 && meta.step >= config.max_steps) {
+        stop = true;
+        break;
+      }
+    }
+    progress.finish();
+
+    const double epoch_seconds = seconds_since(epoch_start);
+    const bool epoch_done = meta.step % steps_per_epoch == 0;
+    const bool validate = epoch_done && ((epoch + 1) % std::max(1, config.eval_every) == 0 || epoch + 1 == config.epochs);
+    double val_top1 = -1, val_f1 = -1;
+    if (validate && !data.val.dataset.samples.empty()) {
+      const ClassificationReport report = evaluate(model, data.val, eval_options, counts);
+      val_top1 = report.top1;
+      val_f1 = report.macro_f1;
+    }
+    const torch::Tensor mean_losses = loss_sums / std::max<int64_t>(steps_this_epoch, 1);
+    const auto& timing = loader.timing();
+    const double images_per_second = timing.images / std::max(epoch_seconds, 1e-9);
+    const double data_share = (timing.wait_seconds + augment_seconds) / std::max(epoch_seconds, 1e-9);
+    std::ofstream(metrics, std::ios::app) << fmt::format(
+        "{},{},{:.6f},{:.6f},{:.6f},{:.6f},{:.6g},{:.4f},{:.4f},{:.1f},{:.1f},{:.1f}\n", epoch + 1, meta.step,
+        mean_losses[0].item<double>(), mean_losses[1].item<double>(), mean_losses[2].item<double>(),
+        mean_losses[3].item<double>(), lr, val_top1, val_f1, images_per_second, 100 * data_share, epoch_seconds);
+    spdlog::info("epoch {}/{}: loss {:.4f}, val top-1 {:.4f}, val macro-F1 {:.4f}, {:.1f} img/s, data {:.0f}%, {:.0f}s",
+                 epoch + 1, config.epochs, mean_losses[0].item<double>(), val_top1, val_f1, images_per_second,
+                 100 * data_share, epoch_seconds);
+
+    const bool improved = validate && (data.val.dataset.samples.empty() || val_top1 > meta.best_metric);
+    if (improved) {
+      meta.best_metric = val_top1;
+      meta.best_epoch = epoch + 1;
+      save(best);
+    }
+    save(last);
+    if (stop) break;
+  }
+  TrainSummary summary;
+  summary.steps = meta.step;
+  summary.best_epoch = meta.best_epoch;
+  summary.best_val_top1 = meta.best_metric;
+  summary.seconds = seconds_since(run_start);
+  spdlog::info("done: {} steps in {:.0f}s; best validation top-1 {:.4f} at epoch {} ({})", summary.steps,
+               summary.seconds, summary.best_val_top1, summary.best_epoch, best.string());
+  return summary;
+}
+
+}  // namespace trashcl

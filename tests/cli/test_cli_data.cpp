@@ -1,0 +1,125 @@
+// The data subcommands run as a user would run them: synth, split, data-stats, augment-preview.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+
+#include "data/decode.h"
+#include "data/encode.h"
+#include "support/run_command.h"
+#include "support/test_support.h"
+
+namespace trashcl {
+namespace {
+
+using testing::run_trashcl;
+using testing::shell_quote;
+using testing::TempDir;
+
+TEST(CliData, SynthSplitStatsAndPreviewWorkTogether) {
+  TempDir dir;
+  const std::string data = shell_quote((dir / "synth").string());
+  auto synth = run_trashcl("synth --out " + data + " --classes 3 --per-class 10 --size 64");
+  ASSERT_EQ(synth.exit_code, 0) << synth.err;
+
+  auto split = run_trashcl("split --data " + data + " --out " + shell_quote((dir / "split.csv").string()) + " --seed 3");
+  ASSERT_EQ(split.exit_code, 0) << split.err;
+  EXPECT_NE(split.out.find("7 train"), std::string::npos) << split.out;  // 3 classes x round(0.7 x 10)
+
+  auto stats = run_trashcl("data-stats --data " + data + " --json");
+  ASSERT_EQ(stats.exit_code, 0) << stats.err;
+  const auto doc = nlohmann::json::parse(stats.out);
+  ASSERT_EQ(doc["classes"].size(), 3u);
+  EXPECT_EQ(doc["classes"][0]["count"], 10);
+  EXPECT_TRUE(doc["bad_files"].empty());
+
+  const auto preview = dir / "preview.png";
+  auto made = run_trashcl("augment-preview --data " + data + " --out " + shell_quote(preview.string()) +
+                          " --n 3 --image-size 48");
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  const Image grid = decode_image_file(preview);
+  EXPECT_EQ(grid.height, 3 * (48 + 4) + 4);
+  EXPECT_EQ(grid.width, 5 * (48 + 4) + 4);
+}
+
+TEST(CliData, PlantedBadFilesGiveOneWarningEachAndASummary) {
+  TempDir dir;
+  const auto root = dir / "data";
+  ASSERT_EQ(run_trashcl("synth --out " + shell_quote(root.string()) + " --classes 2 --per-class 4 --size 48").exit_code, 0);
+  testing::write_bytes(root / "bottle/empty.jpg", "");
+  testing::write_bytes(root / "bottle/notes.txt", "not an image");
+  testing::write_bytes(root / "box/random.png", std::string("\x13\x37\xC0\xDE random bytes", 16));
+  std::filesystem::create_symlink(root / "gone.jpg", root / "box/dangling.jpg");
+  // An odd but valid name must load.
+  write_jpeg(root / "box/ß flasche 瓶 (1).jpg", testing::make_test_image(40, 30));
+
+  auto stats = run_trashcl("data-stats --data " + shell_quote(root.string()) + " --json");
+  ASSERT_EQ(stats.exit_code, 0) << stats.err;
+  const auto doc = nlohmann::json::parse(stats.out);
+  EXPECT_EQ(doc["bad_files"].size(), 4u);
+  EXPECT_EQ(doc["total"], 9);
+  for (const auto& bad : doc["bad_files"]) EXPECT_FALSE(bad["reason"].get<std::string>().empty());
+
+  auto table = run_trashcl("data-stats --data " + shell_quote(root.string()));
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  size_t warnings = 0;
+  for (size_t at = table.err.find("skipping"); at != std::string::npos; at = table.err.find("skipping", at + 1)) ++warnings;
+  EXPECT_EQ(warnings, 4u) << table.err;
+  EXPECT_NE(table.out.find("unusable files: 4"), std::string::npos) << table.out;
+}
+
+TEST(CliData, UserErrorsExitOneWithAMessageNamingTheCause) {
+  TempDir dir;
+  auto missing = run_trashcl("data-stats --data " + shell_quote((dir / "nope").string()));
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.err.find("nope"), std::string::npos) << missing.err;
+
+  auto empty = run_trashcl("data-stats --data " + shell_quote(dir.path().string()));
+  EXPECT_EQ(empty.exit_code, 1);
+  EXPECT_NE(empty.err.find("no class folder"), std::string::npos) << empty.err;
+
+  EXPECT_EQ(run_trashcl("no-such-command").exit_code, 1);
+  EXPECT_EQ(run_trashcl("split --data x").exit_code, 1);  // --out missing
+
+  ASSERT_EQ(run_trashcl("synth --out " + shell_quote((dir / "d").string()) + " --per-class 3 --size 32").exit_code, 0);
+  testing::write_bytes(dir / "bad.toml", "image_size = \"big\"\n");
+  auto bad_config = run_trashcl("augment-preview --data " + shell_quote((dir / "d").string()) + " --out x.png --config " +
+                                shell_quote((dir / "bad.toml").string()));
+  EXPECT_EQ(bad_config.exit_code, 1);
+  EXPECT_NE(bad_config.err.find("image_size"), std::string::npos) << bad_config.err;
+
+  testing::write_bytes(dir / "unknown.toml", "imagesize = 3\n");
+  auto unknown = run_trashcl("augment-preview --data x --out x.png --config " + shell_quote((dir / "unknown.toml").string()));
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_NE(unknown.err.find("unknown key 'imagesize'"), std::string::npos) << unknown.err;
+}
+
+TEST(CliData, FlagsOverrideTheConfigFileAndTheEffectiveConfigPrints) {
+  TempDir dir;
+  testing::write_bytes(dir / "c.toml", "image_size = 96\nblur_p = 0.25\nseed = 5\n");
+  auto printed = run_trashcl("augment-preview --out x.png --config " + shell_quote((dir / "c.toml").string()) +
+                             " --image-size 64 --print-config");
+  ASSERT_EQ(printed.exit_code, 0) << printed.err;
+  EXPECT_NE(printed.out.find("image_size = 64"), std::string::npos) << printed.out;
+  EXPECT_NE(printed.out.find("blur_p = 0.25"), std::string::npos) << printed.out;
+  EXPECT_NE(printed.out.find("seed = 5"), std::string::npos) << printed.out;
+}
+
+TEST(CliData, TrashnetStatsMatchTheDatasetReadme) {
+  const auto shared = testing::shared_dir();
+  ASSERT_FALSE(shared.empty()) << "../shared/data is missing beside the project";
+  auto stats = run_trashcl("data-stats --data " + shell_quote((shared / "data/trashnet").string()) + " --json");
+  ASSERT_EQ(stats.exit_code, 0) << stats.err;
+  const auto doc = nlohmann::json::parse(stats.out);
+  const std::vector<std::pair<std::string, int>> expected{{"cardboard", 403}, {"glass", 501}, {"metal", 410},
+                                                          {"paper", 594},     {"plastic", 482}, {"trash", 137}};
+  ASSERT_EQ(doc["classes"].size(), expected.size());
+  for (size_t c = 0; c < expected.size(); ++c) {
+    EXPECT_EQ(doc["classes"][c]["name"], expected[c].first);
+    EXPECT_EQ(doc["classes"][c]["count"], expected[c].second);
+  }
+  EXPECT_TRUE(doc["bad_files"].empty());
+}
+
+}  // namespace
+}  // namespace trashcl

@@ -1,0 +1,71 @@
+// train -> eval -> predict through the command line, as in ../shared/docs/cli.md.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <sstream>
+
+#include "support/run_command.h"
+#include "support/test_support.h"
+
+namespace trashcl {
+namespace {
+
+using testing::run_trashcl;
+using testing::shell_quote;
+using testing::TempDir;
+
+const char* kTinyRun = " --backbone tiny --image-size 32 --batch-size 8 --queue-size 16 --hash-bits 16 --decoder-width 32"
+                       " --epochs 2 --threads 2";
+
+TEST(CliTrain, TrainEvalPredictFollowTheContract) {
+  TempDir dir;
+  const std::string data = shell_quote((dir / "data").string()), run = shell_quote((dir / "run").string());
+  ASSERT_EQ(run_trashcl("synth --out " + data + " --classes 3 --per-class 12 --size 48").exit_code, 0);
+  ASSERT_EQ(run_trashcl("split --data " + data + " --out " + shell_quote((dir / "split.csv").string())).exit_code, 0);
+  auto trained = run_trashcl("train --data " + data + " --split " + shell_quote((dir / "split.csv").string()) +
+                             " --out " + run + kTinyRun);
+  ASSERT_EQ(trained.exit_code, 0) << trained.err;
+  EXPECT_NE(trained.out.find("epoch 2/2"), std::string::npos) << trained.out;  // plain progress lines (not a TTY)
+
+  auto evaluated = run_trashcl("eval --model " + shell_quote((dir / "run/best.ckpt").string()) + " --data " + data +
+                               " --split " + shell_quote((dir / "split.csv").string()) + " --json");
+  ASSERT_EQ(evaluated.exit_code, 0) << evaluated.err;
+  const auto report = nlohmann::json::parse(evaluated.out);
+  for (const char* key : {"top1", "macro_f1", "per_class", "confusion"}) EXPECT_TRUE(report.contains(key)) << key;
+  EXPECT_EQ(report["per_class"].size(), 3u);
+  EXPECT_EQ(report["confusion"].size(), 3u);
+  EXPECT_TRUE(std::filesystem::exists(dir / "run/report.html"));
+
+  testing::write_bytes(dir / "broken.jpg", "\xFF\xD8\xFF truncated");
+  auto predicted = run_trashcl("predict --model " + shell_quote((dir / "run/best.ckpt").string()) + " --top-k 2 " +
+                               shell_quote((dir / "data/box/box_000.jpg").string()) + " " +
+                               shell_quote((dir / "broken.jpg").string()));
+  ASSERT_EQ(predicted.exit_code, 0) << predicted.err;
+  std::stringstream lines(predicted.out);
+  std::string good_line, bad_line;
+  std::getline(lines, good_line);
+  std::getline(lines, bad_line);
+  const auto good = nlohmann::json::parse(good_line), bad = nlohmann::json::parse(bad_line);
+  EXPECT_EQ(good["top"].size(), 2u);
+  EXPECT_GE(good["top"][0]["prob"].get<double>(), good["top"][1]["prob"].get<double>());
+  EXPECT_TRUE(good["top"][0].contains("class"));
+  EXPECT_EQ(good["bin"], "recyclable");
+  EXPECT_EQ(good["hash"].get<std::string>().size(), 16u);  // 16 bits -> one 64-bit word in hex
+  EXPECT_TRUE(bad.contains("error"));
+  EXPECT_FALSE(bad.contains("top"));
+
+  auto csv = run_trashcl("predict --format csv --model " + shell_quote((dir / "run/best.ckpt").string()) + " " +
+                         shell_quote((dir / "data/box/box_000.jpg").string()));
+  ASSERT_EQ(csv.exit_code, 0) << csv.err;
+  EXPECT_EQ(csv.out.rfind("path,class,prob,bin,hash,error\n", 0), 0u) << csv.out;
+
+  auto again = run_trashcl("train --data " + data + " --out " + run + kTinyRun);
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_NE(again.err.find("--resume"), std::string::npos) << again.err;
+  auto missing = run_trashcl("predict --model " + shell_quote((dir / "nope.ckpt").string()) + " x.jpg");
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.err.find("nope.ckpt"), std::string::npos) << missing.err;
+}
+
+}  // namespace
+}  // namespace trashcl
