@@ -1,5 +1,7 @@
 #include "data/augment.h"
 
+#include <ATen/Parallel.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -12,6 +14,7 @@
 #include "common/error.h"
 #include "common/random.h"
 #include "data/randaugment.h"
+#include "data/warp_cpu.h"
 
 namespace trashcl {
 namespace {
@@ -25,10 +28,6 @@ constexpr double kPositiveJitter = 0.4;                // MoCo v2's ColorJitter(
 constexpr double kPositiveHue = 0.1;
 constexpr double kEvalCropFraction = 224.0 / 256.0;    // resize short side to S*256/224, centre crop S
 constexpr double kReferenceSide = 224;                 // blur sigmas are given at this view size
-// Sampling positions are rounded to 1/256 pixel. With power-of-two source extents the conversion to
-// grid_sample's normalised coordinates and back is then exact, so a sample's pixels do not depend on the
-// padded size of the batch it is in.
-constexpr double kPositionSteps = 256;
 
 using Affine = std::array<double, 6>;  // row-major 2x3: (x, y) -> (a0 x + a1 y + a2, a3 x + a4 y + a5)
 using Matrix3 = std::array<double, 9>;
@@ -286,10 +285,19 @@ torch::Tensor resample_group(const torch::Tensor& pixels, const std::vector<int6
   return F::grid_sample(buffer, grid, options).contiguous();  // [n,3,S,S]; may follow the buffer's channels-last
 }
 
-// Geometry of every view: [B,3,S,S] in [0,1]. Samples are grouped by downscale factor, so a batch costs one
+// Geometry of every view: [B,3,S,S] in [0,1]. With native_cpu_warp (CPU pixels only) one warp_cpu pass.
+// Otherwise tensor ops that run on any device: samples are grouped by downscale factor, so a batch costs one
 // grid_sample per distinct factor (usually one or two), never one per sample.
 torch::Tensor resample(const torch::Tensor& pixels, const torch::Tensor& sizes, const std::vector<ViewParams>& params,
-                       int side) {
+                       int side, bool native_cpu_warp) {
+  if (native_cpu_warp) {
+    const auto size = sizes.accessor<int64_t, 2>();
+    std::vector<WarpSample> samples;
+    for (size_t i = 0; i < params.size(); ++i) {
+      samples.push_back({params[i].geometry.affine, size[i][0], size[i][1], downscale_factor(params[i].geometry, side)});
+    }
+    return warp_cpu(pixels, samples, side);  // [B,3,S,S]
+  }
   std::map<int, std::vector<int64_t>> groups;  // downscale factor -> samples
   for (size_t i = 0; i < params.size(); ++i) groups[downscale_factor(params[i].geometry, side)].push_back(i);
   if (groups.size() == 1) {
@@ -304,11 +312,54 @@ torch::Tensor resample(const torch::Tensor& pixels, const torch::Tensor& sizes, 
   return views.div_(255);
 }
 
+// apply_colour_maps on the CPU in one pass per sample over contiguous views [B,3,S,S]: the tensor ops made
+// four passes over the batch (sum, bmm, baddbmm into a new tensor, clamp). Same arithmetic: the mean colour
+// summed in double then rounded to float, the offset and the linear map in float, one clamp.
+void apply_colour_maps_cpu(torch::Tensor& views, const std::vector<ViewParams>& params) {
+  views = views.contiguous();
+  const int64_t plane = views.size(2) * views.size(3);
+  float* data = views.data_ptr<float>();
+  at::parallel_for(0, views.size(0), 1, [&](int64_t begin, int64_t end) {
+    for (int64_t b = begin; b < end; ++b) {
+      float* red = data + b * 3 * plane;
+      float mean[3];
+      for (int c = 0; c < 3; ++c) {
+        const float* channel = red + c * plane;
+        double partial[4] = {0, 0, 0, 0};  // independent sums, so the additions do not wait on each other
+        int64_t p = 0;
+        for (; p + 4 <= plane; p += 4)
+          for (int k = 0; k < 4; ++k) partial[k] += channel[p + k];
+        for (; p < plane; ++p) partial[0] += channel[p];
+        mean[c] = static_cast<float>((partial[0] + partial[1] + partial[2] + partial[3]) / plane);
+      }
+      const ColourMap& colour = params[b].colour;
+      float linear[9], offset[3];
+      for (int i = 0; i < 9; ++i) linear[i] = static_cast<float>(colour.linear[i]);
+      for (int r = 0; r < 3; ++r) {
+        offset[r] = 0;
+        for (int k = 0; k < 3; ++k) offset[r] += static_cast<float>(colour.mean_weight[r * 3 + k]) * mean[k];
+      }
+      float* green = red + plane;
+      float* blue = green + plane;
+      for (int64_t p = 0; p < plane; ++p) {
+        const float in_r = red[p], in_g = green[p], in_b = blue[p];
+        red[p] = std::clamp(offset[0] + linear[0] * in_r + linear[1] * in_g + linear[2] * in_b, 0.0f, 1.0f);
+        green[p] = std::clamp(offset[1] + linear[3] * in_r + linear[4] * in_g + linear[5] * in_b, 0.0f, 1.0f);
+        blue[p] = std::clamp(offset[2] + linear[6] * in_r + linear[7] * in_g + linear[8] * in_b, 0.0f, 1.0f);
+      }
+    }
+  });
+}
+
 // Applies each sample's ColourMap and clamps to [0,1]. views: [B,3,S,S].
 void apply_colour_maps(torch::Tensor& views, const std::vector<ViewParams>& params) {
   const bool any = std::any_of(params.begin(), params.end(), [](const ViewParams& p) { return !p.colour.is_identity(); });
   if (!any) return;
   const int64_t count = views.size(0);
+  if (views.device().is_cpu()) {
+    apply_colour_maps_cpu(views, params);
+    return;
+  }
   std::vector<float> table;
   for (const ViewParams& p : params) {
     table.insert(table.end(), p.colour.linear.begin(), p.colour.linear.end());
@@ -320,6 +371,39 @@ void apply_colour_maps(torch::Tensor& views, const std::vector<ViewParams>& para
   const auto mean = pixels.sum({2}, /*keepdim=*/true, torch::kDouble).div(pixels.size(2)).to(torch::kFloat);  // [B,3,1]
   const auto offset = torch::bmm(maps.select(1, 1), mean);                          // [B,3,1]
   views = torch::baddbmm(offset, maps.select(1, 0), pixels).clamp_(0, 1).view_as(views);  // [B,3,S,S]
+}
+
+// apply_blur's separable filter on the CPU: views contiguous [B,3,S,S]; taps [n*3*(2R+1)], one kernel per
+// plane of samples[i]. Rows, then columns, each at the reflected pixel indices reflection_pad2d gives, then
+// the clamp. Grouped conv2d with thousands of one-plane groups ran far slower than these two loops, whose
+// inner loops run along contiguous rows and vectorise.
+void blur_cpu(torch::Tensor& views, const std::vector<int64_t>& samples, const std::vector<float>& taps, int radius) {
+  const int64_t side = views.size(3), plane = side * side, width = 2 * radius + 1;
+  float* data = views.data_ptr<float>();
+  const auto reflect = [side](int64_t i) { return i < 0 ? -i : (i >= side ? 2 * (side - 1) - i : i); };
+  at::parallel_for(0, 3 * static_cast<int64_t>(samples.size()), 1, [&](int64_t begin, int64_t end) {
+    std::vector<float> padded(side + 2 * radius), rows(plane);
+    for (int64_t index = begin; index < end; ++index) {
+      float* image = data + (samples[index / 3] * 3 + index % 3) * plane;  // [S,S]
+      const float* kernel = taps.data() + index * width;
+      for (int64_t y = 0; y < side; ++y) {
+        for (int64_t x = -radius; x < side + radius; ++x) padded[x + radius] = image[y * side + reflect(x)];
+        float* out = rows.data() + y * side;
+        std::fill(out, out + side, 0.0f);
+        for (int64_t t = 0; t < width; ++t)
+          for (int64_t x = 0; x < side; ++x) out[x] += kernel[t] * padded[x + t];
+      }
+      for (int64_t y = 0; y < side; ++y) {
+        float* out = image + y * side;
+        std::fill(out, out + side, 0.0f);
+        for (int64_t t = 0; t < width; ++t) {
+          const float* source = rows.data() + reflect(y + t - radius) * side;
+          for (int64_t x = 0; x < side; ++x) out[x] += kernel[t] * source[x];
+        }
+        for (int64_t x = 0; x < side; ++x) out[x] = std::clamp(out[x], 0.0f, 1.0f);
+      }
+    }
+  });
 }
 
 // Per-sample separable Gaussian blur of the samples that drew one: both passes are grouped convolutions with
@@ -340,6 +424,10 @@ void apply_blur(torch::Tensor& views, const std::vector<ViewParams>& params, con
       for (double tap : kernel) taps.push_back(static_cast<float>(tap / total));
   }
   if (samples.empty()) return;
+  if (views.device().is_cpu()) {
+    blur_cpu(views, samples, taps, radius);
+    return;
+  }
   const int64_t planes = 3 * static_cast<int64_t>(samples.size()), width = 2 * radius + 1;
   const auto kernels = torch::tensor(taps).view({planes, 1, 1, width}).to(views.device());  // [n*3,1,1,K]
   apply_to_samples(views, samples, [&](const torch::Tensor& selected) {
@@ -354,6 +442,24 @@ void apply_blur(torch::Tensor& views, const std::vector<ViewParams>& params, con
 
 torch::Tensor channel_constants(const std::array<float, 3>& values, const torch::Device& device) {
   return torch::tensor({values[0], values[1], values[2]}).view({1, 3, 1, 1}).to(device);  // [1,3,1,1]
+}
+
+// The views' random parameters, after checking the config and the batch. sizes: the batch's sizes on the CPU.
+std::vector<ViewParams> draw_batch_params(const ImageBatch& batch, ViewKind kind, const std::vector<uint64_t>& sample_seeds,
+                                          const AugmentConfig& config, const torch::Tensor& sizes) {
+  check_config(config);
+  const int64_t count = batch.pixels.defined() ? batch.pixels.size(0) : 0;
+  if (count == 0 || batch.pixels.dim() != 4 || batch.pixels.size(3) != 3 || batch.pixels.scalar_type() != torch::kUInt8 ||
+      sizes.size(0) != count || static_cast<int64_t>(sample_seeds.size()) != count) {
+    throw std::invalid_argument("make_view: expects pack_images' uint8 [B,H,W,3] batch with sizes [B,2] and B seeds, got " +
+                                std::to_string(sample_seeds.size()) + " seeds for " + std::to_string(count) + " images");
+  }
+  const auto size = sizes.accessor<int64_t, 2>();
+  std::vector<ViewParams> params;
+  for (int64_t i = 0; i < count; ++i) {
+    params.push_back(draw_view_params(kind, sample_seeds[i], static_cast<int>(size[i][0]), static_cast<int>(size[i][1]), config));
+  }
+  return params;
 }
 
 }  // namespace
@@ -401,23 +507,20 @@ ViewGeometry sample_geometry(ViewKind kind, uint64_t sample_seed, int height, in
   return draw_view_params(kind, sample_seed, height, width, config).geometry;
 }
 
+torch::Tensor resample_views(const ImageBatch& batch, ViewKind kind, const std::vector<uint64_t>& sample_seeds,
+                             const AugmentConfig& config, bool native_cpu_warp) {
+  const torch::Tensor sizes = batch.sizes.to(torch::kCPU);  // [B,2]
+  const std::vector<ViewParams> params = draw_batch_params(batch, kind, sample_seeds, config, sizes);
+  const torch::Tensor pixels = batch.pixels.to(torch::kCPU).contiguous();      // [B,Hmax,Wmax,3] uint8
+  return resample(pixels, sizes, params, config.image_size, native_cpu_warp);  // [B,3,S,S] in [0,1]
+}
+
 torch::Tensor make_view(const ImageBatch& batch, ViewKind kind, const std::vector<uint64_t>& sample_seeds,
                         const AugmentConfig& config, const torch::Device& device) {
-  check_config(config);
   const torch::Tensor sizes = batch.sizes.to(torch::kCPU);  // [B,2]
-  const int64_t count = batch.pixels.defined() ? batch.pixels.size(0) : 0;
-  if (count == 0 || batch.pixels.dim() != 4 || batch.pixels.size(3) != 3 || batch.pixels.scalar_type() != torch::kUInt8 ||
-      sizes.size(0) != count || static_cast<int64_t>(sample_seeds.size()) != count) {
-    throw std::invalid_argument("make_view: expects pack_images' uint8 [B,H,W,3] batch with sizes [B,2] and B seeds, got " +
-                                std::to_string(sample_seeds.size()) + " seeds for " + std::to_string(count) + " images");
-  }
-  const auto size = sizes.accessor<int64_t, 2>();
-  std::vector<ViewParams> params;
-  for (int64_t i = 0; i < count; ++i) {
-    params.push_back(draw_view_params(kind, sample_seeds[i], static_cast<int>(size[i][0]), static_cast<int>(size[i][1]), config));
-  }
-  const torch::Tensor pixels = batch.pixels.to(device).contiguous();                // [B,Hmax,Wmax,3] uint8, one upload
-  torch::Tensor views = resample(pixels, sizes, params, config.image_size);  // [B,3,S,S] in [0,1]
+  const std::vector<ViewParams> params = draw_batch_params(batch, kind, sample_seeds, config, sizes);
+  const torch::Tensor pixels = batch.pixels.to(device).contiguous();  // [B,Hmax,Wmax,3] uint8, one upload
+  torch::Tensor views = resample(pixels, sizes, params, config.image_size, device.is_cpu());  // [B,3,S,S] in [0,1]
   if (kind != ViewKind::eval) apply_colour_maps(views, params);
   if (kind == ViewKind::anchor) {
     for (int slot = 0; slot < config.randaugment_ops; ++slot) {

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "common/error.h"
+#include "data/warp_cpu.h"
 #include "support/test_support.h"
 
 namespace trashcl {
@@ -263,6 +264,50 @@ TEST(AugmentPreview, ViewToImageUndoesTheNormalisation) {
     ASSERT_NEAR(image.pixels[i + 2], 90, 1);
   }
   EXPECT_THROW(view_to_image(view, config), std::invalid_argument);
+}
+
+// A smooth image (sums of low-frequency sines) so bilinear and area-averaged sampling differ little.
+Image smooth_image(int width, int height, int seed) {
+  Image image(width, height);
+  for (int y = 0; y < height; ++y)
+    for (int x = 0; x < width; ++x)
+      for (int c = 0; c < 3; ++c) {
+        const double value = 127.5 + 60 * std::sin(0.031 * x + 0.7 * c + seed) + 60 * std::cos(0.023 * y - 0.4 * c + 2 * seed);
+        image.row(y)[3 * x + c] = static_cast<uint8_t>(std::lround(value));
+      }
+  return image;
+}
+
+TEST(AugmentWarpCpu, MatchesTheTensorPath) {
+  // Sizes give downscale factors 1, 2 and 3 at these view sizes; mixed in one batch, so padding is exercised.
+  std::vector<Image> images;
+  const int sizes[][2] = {{597, 448}, {300, 200}, {120, 160}, {97, 251}, {640, 480}, {64, 64}};
+  for (int i = 0; i < 6; ++i) images.push_back(smooth_image(sizes[i][0], sizes[i][1], i));
+  const ImageBatch batch = pack(images);
+  for (int side : {64, 112}) {
+    const AugmentConfig config = small_config(side);
+    for (ViewKind kind : kAllKinds) {
+      for (uint64_t first_seed : {1, 2, 3}) {
+        const auto seeds = seeds_from(first_seed, images.size());
+        const auto native = resample_views(batch, kind, seeds, config, /*native_cpu_warp=*/true);   // [B,3,S,S]
+        const auto tensor = resample_views(batch, kind, seeds, config, /*native_cpu_warp=*/false);  // [B,3,S,S]
+        ASSERT_EQ(native.sizes(), tensor.sizes());
+        EXPECT_LE((native - tensor).abs().max().item<float>(), 2.0f / 255)
+            << "side " << side << " kind " << static_cast<int>(kind) << " seed " << first_seed;
+      }
+    }
+  }
+}
+
+TEST(AugmentWarpCpu, MatchesTheTensorPathOnThePattern) {
+  // Sharp edges: positions are the same on both paths, so only float rounding separates them.
+  const Image image = coordinate_pattern(256, 200);
+  const AugmentConfig config = geometry_only_config();
+  for (uint64_t seed = 0; seed < 8; ++seed) {
+    const auto native = resample_views(pack({image}), ViewKind::anchor, {seed}, config, true);
+    const auto tensor = resample_views(pack({image}), ViewKind::anchor, {seed}, config, false);
+    EXPECT_LE((native - tensor).abs().max().item<float>(), 1e-4f) << "seed " << seed;
+  }
 }
 
 }  // namespace
