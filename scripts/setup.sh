@@ -8,6 +8,9 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config
   # LibTorch (CPU) and the image codecs
   libtorch-dev libjpeg62-turbo-dev libpng-dev libexif-dev
+  # an optimised BLAS for LibTorch's matrix products (Debian links the reference BLAS otherwise), OpenMP flavour
+  # so that it shares LibTorch's thread pool instead of adding its own threads
+  libopenblas0-openmp
   # command line, config, logging, JSON, HTTP
   libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libcpp-httplib-dev
   # tests and micro-benchmarks
