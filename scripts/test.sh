@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTRASHCL_SANITIZE=address \
   -DTRASHCL_BENCHMARKS=OFF >/dev/null
-cmake --build build-asan --parallel "$(nproc)" --target trashcl trashcl_data_tests
+cmake --build build-asan --parallel "$(nproc)" --target trashcl_data_tests
 (cd build-asan && ASAN_OPTIONS=detect_leaks=0 ctest --output-on-failure -R '^(Loader|ImageCache|Decode|Dataset)')
 
 bash scripts/build.sh
