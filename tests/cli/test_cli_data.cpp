@@ -24,7 +24,8 @@ TEST(CliData, SynthSplitStatsAndPreviewWorkTogether) {
 
   auto split = run_trashcl("split --data " + data + " --out " + shell_quote((dir / "split.csv").string()) + " --seed 3");
   ASSERT_EQ(split.exit_code, 0) << split.err;
-  EXPECT_NE(split.out.find("7 train"), std::string::npos) << split.out;  // 3 classes x round(0.7 x 10)
+  // Per class of 10: round(0.7 x 10) train, round(0.13 x 10) val, the rest test.
+  EXPECT_NE(split.out.find("21 train, 3 val, 6 test"), std::string::npos) << split.out;
 
   auto stats = run_trashcl("data-stats --data " + data + " --json");
   ASSERT_EQ(stats.exit_code, 0) << stats.err;
