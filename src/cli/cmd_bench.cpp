@@ -60,7 +60,7 @@ nlohmann::json bench_decode(const BenchOptions& options) {
     ++decoded;
   }
   const double seconds = seconds_since(start);
-  return {{"decode_img_per_s", decoded / seconds}, {"images", decoded}, {"short_side", decode.max_short_side}, {"threads", 1}};
+  return {{"decode_img_per_s", decoded / seconds}, {"images", decoded}, {"short_side", decode.max_short_side}, {"decode_threads", 1}};
 }
 
 nlohmann::json bench_augment(const BenchOptions& options) {
