@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "common/csv.h"
 #include "common/error.h"
 #include "data/decode.h"
 #include "train/checkpoint.h"
@@ -26,13 +27,6 @@ std::string hex_code(const torch::Tensor& u) {  // u [L] -> sign bits as hex, wo
   std::string hex;
   for (int64_t w = 0; w < words.size(0); ++w) hex += fmt::format("{:016x}", static_cast<uint64_t>(words[w].item<int64_t>()));
   return hex;
-}
-
-std::string csv_quote(const std::string& text) {
-  if (text.find_first_of(",\"\n") == std::string::npos) return text;
-  std::string quoted = "\"";
-  for (char ch : text) quoted += ch == '"' ? std::string("\"\"") : std::string(1, ch);
-  return quoted + "\"";
 }
 
 void run_predict(const Options& options) {
@@ -70,9 +64,9 @@ void run_predict(const Options& options) {
     }
     if (options.format == "csv") {
       if (record.contains("error")) {
-        std::cout << fmt::format("{},,,,,{}\n", csv_quote(path), csv_quote(record["error"].get<std::string>()));
+        std::cout << fmt::format("{},,,,,{}\n", csv_field(path), csv_field(record["error"].get<std::string>()));
       } else {
-        std::cout << fmt::format("{},{},{:.6f},{},{},\n", csv_quote(path), csv_quote(record["top"][0]["class"].get<std::string>()),
+        std::cout << fmt::format("{},{},{:.6f},{},{},\n", csv_field(path), csv_field(record["top"][0]["class"].get<std::string>()),
                                  record["top"][0]["prob"].get<double>(), record["bin"].get<std::string>(),
                                  record["hash"].get<std::string>());
       }
