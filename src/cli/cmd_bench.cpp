@@ -173,21 +173,21 @@ nlohmann::json bench_train(const BenchOptions& options) {
       data_seconds = 0;
     }
     const auto data_start = Clock::now();
-    TwoViewBatch views{synthetic_images, synthetic_images.flip({3}), synthetic_labels};
+    TwoViewBatch views{synthetic_images, config.loss == "ce" ? torch::Tensor() : synthetic_images.flip({3}), synthetic_labels};
     if (loader) {
       auto batch = loader->next();
       if (!batch) {
         loader->start_epoch(++epoch);
         batch = loader->next();
       }
-      views = make_two_views(*batch, augment, device);
+      views = make_two_views(*batch, augment, device, config.loss != "ce");
     }
     data_seconds += seconds_since(data_start);
     model->set_step(step);
     LossTerms terms;
     {
       AutocastGuard autocast(config.precision == "bf16", device.is_cuda());
-      terms = model->training_loss(views.anchor, config.loss == "ce" ? torch::Tensor() : views.positive, views.labels);
+      terms = model->training_loss(views.anchor, views.positive, views.labels);
     }
     optimizer.zero_grad();
     terms.total.backward();

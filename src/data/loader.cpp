@@ -10,10 +10,13 @@
 
 namespace trashcl {
 
-TwoViewBatch make_two_views(const RawBatch& batch, const AugmentConfig& config, const torch::Device& device) {
+TwoViewBatch make_two_views(const RawBatch& batch, const AugmentConfig& config, const torch::Device& device,
+                            bool with_positive) {
   TwoViewBatch views;
-  views.anchor = make_view(batch.images, ViewKind::anchor, batch.sample_seeds, config, device);      // [B,3,S,S]
-  views.positive = make_view(batch.images, ViewKind::positive, batch.sample_seeds, config, device);  // [B,3,S,S]
+  views.anchor = make_view(batch.images, ViewKind::anchor, batch.sample_seeds, config, device);  // [B,3,S,S]
+  if (with_positive) {
+    views.positive = make_view(batch.images, ViewKind::positive, batch.sample_seeds, config, device);  // [B,3,S,S]
+  }
   views.labels = batch.labels.to(device);                                                            // [B]
   return views;
 }

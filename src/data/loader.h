@@ -45,8 +45,10 @@ struct TwoViewBatch {
   torch::Tensor labels;    // int64 [B], on the device
 };
 
-// Both training views of a raw batch, built on `device`.
-TwoViewBatch make_two_views(const RawBatch& batch, const AugmentConfig& config, const torch::Device& device);
+// The training views of a raw batch, built on `device`: the anchor always, the positive view when
+// `with_positive` (plain cross-entropy trains on the anchor view alone, so it skips the cost).
+TwoViewBatch make_two_views(const RawBatch& batch, const AugmentConfig& config, const torch::Device& device,
+                            bool with_positive = true);
 
 // Where the consumer's time went: waiting in next() for data versus everything between two next() calls.
 struct LoaderTiming {

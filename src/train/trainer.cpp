@@ -198,10 +198,7 @@ TrainSummary train(Config config, const fs::path& run_dir, bool resume) {
     bool stop = false;
     while (auto batch = loader.next()) {
       const auto augment_start = Clock::now();
-      TwoViewBatch views;
-      views.anchor = make_view(batch->images, ViewKind::anchor, batch->sample_seeds, augment, device);  // [B,3,S,S]
-      if (two_views) views.positive = make_view(batch->images, ViewKind::positive, batch->sample_seeds, augment, device);
-      views.labels = batch->labels.to(device);  // [B]
+      const TwoViewBatch views = make_two_views(*batch, augment, device, two_views);
       augment_seconds += seconds_since(augment_start);
 
       lr = learning_rate_at(meta.step, warmup_steps, total_steps, peak_lr);
