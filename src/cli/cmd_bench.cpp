@@ -3,12 +3,16 @@
 //   augment  each view, batched, from decoded images
 //   loader   the two-view pipeline end to end: loader threads + both views
 //   train    full training steps (model, loss, optimizer) on real or synthetic data
-//   predict  single-image latency: decode + eval transform + forward
+//   predict  through the Predictor that `predict` and `serve` use: single-image latency percentiles of
+//            predict_ms (decode + eval transform + forward + top-k: what peer.py --predict-latency times) and
+//            model_ms (the forward alone, on a transformed tensor); predict_img_per_s at --batch-size (decode
+//            excluded); fold_batch_norm (the convs that run have the BNs folded in) and backbone_path
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <iostream>
 
@@ -17,7 +21,11 @@
 #include "common/error.h"
 #include "common/random.h"
 #include "data/dataset.h"
+#include "data/encode.h"
 #include "data/loader.h"
+#include "data/synth.h"
+#include "infer/predictor.h"
+#include "train/bins.h"
 #include "train/checkpoint.h"
 #include "train/evaluate.h"
 #include "train/options.h"
@@ -40,7 +48,12 @@ struct BenchOptions {
   std::string stage, model;
   int64_t steps = 20, warmup = 3;
   bool json = false, synthetic = false;
+  // predict only
+  int64_t batch_steps = 5;
+  bool fold_batch_norm = true, fuse_backbone = true;
+  std::string layout = "auto";
   std::unique_ptr<ConfigBinding> binding;
+  CLI::App* command = nullptr;
 };
 
 Dataset bench_dataset(const Config& config) {
@@ -202,6 +215,140 @@ nlohmann::json bench_train(const BenchOptions& options) {
           {"precision", config.precision}, {"steps", options.steps}, {"peak_rss_mib", peak_rss_mib()}};
 }
 
+// ---- predict ------------------------------------------------------------------------------------------
+
+// sorted[min(n - 1, int(f * n))]: the percentile ../shared/bench/peer.py --predict-latency reports.
+double percentile(std::vector<double> values, double fraction) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  const auto index = std::min(values.size() - 1, static_cast<size_t>(fraction * static_cast<double>(values.size())));
+  return values[index];
+}
+
+// What the predict bench classifies: image files (the split's test images in file order, whose first is the
+// one peer.py times; else the folder's images), or with --synthetic a JPEG made in memory.
+struct PredictInputs {
+  std::vector<std::filesystem::path> files;
+  std::string synthetic_jpeg;
+  std::vector<std::string> class_names;  // for a model built from the flags
+};
+
+PredictInputs predict_inputs(const BenchOptions& options) {
+  const Config& config = options.config;
+  PredictInputs inputs;
+  if (options.synthetic) {
+    inputs.class_names = synth_class_names(6);
+    const auto bytes = encode_jpeg(synth_image(0, 512, 384, config.seed));  // TrashNet's photo size
+    inputs.synthetic_jpeg.assign(bytes.begin(), bytes.end());
+    return inputs;
+  }
+  if (config.data.empty()) {
+    throw UserError("bench predict: give --data DIR [--split FILE] (e.g. ../shared/data/trashnet) or --synthetic");
+  }
+  if (config.split.empty()) {
+    const Dataset dataset = list_image_folder(config.data);
+    for (const auto& sample : dataset.samples) inputs.files.push_back(dataset.file(sample));
+    inputs.class_names = dataset.class_names;
+    return inputs;
+  }
+  const auto entries = read_split_csv(config.split);
+  inputs.class_names = dataset_from_split(config.data, entries, "all").class_names;
+  for (const auto& entry : entries) {
+    if (entry.split == "test") inputs.files.push_back(std::filesystem::path(config.data) / entry.path);
+  }
+  if (inputs.files.empty()) throw UserError("bench predict: " + config.split + " has no test images");
+  return inputs;
+}
+
+// A randomly initialised model from the flags, as `train` would start it, with the meta a checkpoint carries.
+LoadedModel model_from_flags(const Config& config, const std::vector<std::string>& class_names) {
+  LoadedModel loaded;
+  loaded.config = config;
+  loaded.meta.config_toml = config_to_toml(loaded.config);
+  loaded.meta.class_names = class_names;
+  loaded.meta.class_bins = class_bins(class_names, config.bins);
+  loaded.meta.image_size = config.image_size;
+  torch::manual_seed(static_cast<int64_t>(config.seed));
+  const std::vector<double> uniform(class_names.size(), 1.0 / static_cast<double>(class_names.size()));
+  loaded.model = ContrastiveClassifier(model_options(config, uniform));
+  return loaded;
+}
+
+nlohmann::json bench_predict(const BenchOptions& options) {
+  const Config& config = options.config;
+  const torch::Device device(config.device);
+  if (device.is_cuda()) {
+    if (!torch::cuda::is_available()) throw UserError("bench predict --device cuda: no CUDA device is available");
+    at::globalContext().setBenchmarkCuDNN(true);  // fixed input sizes, as peer.py does on CUDA
+  }
+  const PredictInputs inputs = predict_inputs(options);
+  PredictorOptions predictor_options;
+  predictor_options.fold_batch_norm = options.fold_batch_norm;
+  predictor_options.fuse_backbone = options.fuse_backbone;
+  predictor_options.layout = options.layout;
+  // --flip-test given, or the model is built from the flags: the flag's value; else the checkpoint's.
+  if (options.model.empty() || options.command->get_option("--flip-test")->count() > 0) {
+    predictor_options.flip_test = config.flip_test;
+  }
+  const auto load_start = Clock::now();
+  std::unique_ptr<Predictor> predictor =
+      options.model.empty()
+          ? std::make_unique<Predictor>(model_from_flags(config, inputs.class_names), device, predictor_options)
+          : std::make_unique<Predictor>(options.model, device, predictor_options);
+  const double load_seconds = seconds_since(load_start);
+  auto decode_one = [&](size_t index) {
+    return inputs.files.empty() ? predictor->decode_bytes(inputs.synthetic_jpeg, "synthetic.jpg")
+                                : predictor->decode_file(inputs.files[index % inputs.files.size()]);
+  };
+
+  // Batch 1, one image again and again (as peer.py): every step of `predict` on a file, timed one by one.
+  std::vector<double> decode_ms, transform_ms, model_ms, total_ms;
+  for (int64_t step = 0; step < options.warmup + options.steps; ++step) {
+    const auto start = Clock::now();
+    const Image image = decode_one(0);
+    const auto decoded = Clock::now();
+    const torch::Tensor view = predictor->transform({&image});  // [1,3,S,S]
+    if (device.is_cuda()) torch::cuda::synchronize();
+    const auto transformed = Clock::now();
+    const BatchOutputs outputs = predictor->forward(view);      // copied to the CPU: synchronised
+    const auto forwarded = Clock::now();
+    const std::vector<Prediction> records = predictor->predictions(outputs, 3);
+    const auto done = Clock::now();
+    if (step < options.warmup) continue;
+    auto ms = [](Clock::time_point from, Clock::time_point to) { return std::chrono::duration<double, std::milli>(to - from).count(); };
+    decode_ms.push_back(ms(start, decoded));
+    transform_ms.push_back(ms(decoded, transformed));
+    model_ms.push_back(ms(transformed, forwarded));
+    total_ms.push_back(ms(start, done));
+  }
+
+  // Batched: --batch-size decoded images per call of predict() (transform + forward + top-k), decode excluded.
+  double batch_img_per_s = 0;
+  if (options.batch_steps > 0) {
+    std::vector<Image> images;
+    for (int i = 0; i < config.batch_size; ++i) images.push_back(decode_one(static_cast<size_t>(i)));
+    std::vector<const Image*> pointers;
+    for (const Image& image : images) pointers.push_back(&image);
+    predictor->predict(pointers, 3);  // warm-up: oneDNN and cuDNN pick their kernels for this batch size
+    const auto start = Clock::now();
+    for (int64_t step = 0; step < options.batch_steps; ++step) predictor->predict(pointers, 3);
+    batch_img_per_s = static_cast<double>(config.batch_size * options.batch_steps) / seconds_since(start);
+  }
+
+  const InferenceModel& inference = predictor->inference();
+  return {{"predict_ms_p50", percentile(total_ms, 0.5)}, {"predict_ms_p90", percentile(total_ms, 0.9)},
+          {"predict_ms_p99", percentile(total_ms, 0.99)}, {"model_ms_p50", percentile(model_ms, 0.5)},
+          {"model_ms_p90", percentile(model_ms, 0.9)}, {"model_ms_p99", percentile(model_ms, 0.99)},
+          {"decode_ms_p50", percentile(decode_ms, 0.5)}, {"transform_ms_p50", percentile(transform_ms, 0.5)},
+          {"predict_img_per_s", batch_img_per_s}, {"batch_size", config.batch_size},
+          {"samples", options.steps}, {"fold_batch_norm", inference.folded() || inference.fused()},
+          {"folded_pairs", inference.folded_pairs()},
+          {"backbone_path", inference.backbone_path()}, {"flip_test", predictor->flip_test()},
+          {"backbone", predictor->config().backbone}, {"image_size", predictor->config().image_size},
+          {"classes", predictor->meta().class_names.size()}, {"model", options.model.empty() ? "random" : options.model},
+          {"images", options.synthetic ? "synthetic" : inputs.files.front().string()}, {"load_seconds", load_seconds}};
+}
+
 void run_bench(BenchOptions& options) {
   options.binding->resolve();
   if (options.binding->printed()) return;
@@ -211,6 +358,7 @@ void run_bench(BenchOptions& options) {
   if (options.stage == "augment") result = bench_augment(options);
   if (options.stage == "loader") result = bench_loader(options);
   if (options.stage == "train") result = bench_train(options);
+  if (options.stage == "predict") result = bench_predict(options);
   result["stage"] = options.stage;
   result["threads"] = at::get_num_threads();
   result["device"] = options.config.device;
@@ -226,13 +374,31 @@ void run_bench(BenchOptions& options) {
 
 void add_bench_command(CLI::App& app) {
   auto options = std::make_shared<BenchOptions>();
-  CLI::App* command = app.add_subcommand("bench", "throughput and latency: decode, augment, loader, train");
-  command->add_option("stage", options->stage, "decode, augment, loader or train")
+  CLI::App* command = app.add_subcommand("bench", "throughput and latency: decode, augment, loader, train, predict");
+  options->command = command;
+  command->add_option("stage", options->stage, "decode, augment, loader, train or predict")
       ->required()
-      ->check(CLI::IsMember({"decode", "augment", "loader", "train"}));
-  command->add_option("--steps", options->steps, "measured steps (batches)")->capture_default_str();
+      ->check(CLI::IsMember({"decode", "augment", "loader", "train", "predict"}));
+  command->add_option("--steps", options->steps, "measured steps (batches; predict: single-image predictions)")
+      ->capture_default_str();
   command->add_option("--warmup", options->warmup, "unmeasured steps first")->capture_default_str();
-  command->add_flag("--synthetic", options->synthetic, "train: random tensors instead of --data");
+  command->add_flag("--synthetic", options->synthetic,
+                    "train: random tensors instead of --data; predict: a synthetic 512x384 JPEG");
+  command->add_option("--model", options->model, "predict: checkpoint to load (default: a random model from the flags)")
+      ->group("predict");
+  command->add_option("--batch-steps", options->batch_steps, "predict: timed calls of --batch-size images (0: none)")
+      ->capture_default_str()
+      ->group("predict");
+  command->add_flag("--fold-batch-norm", options->fold_batch_norm, "predict: fold BN into the convs (=false: off)")
+      ->capture_default_str()
+      ->group("predict");
+  command->add_flag("--fuse-backbone", options->fuse_backbone,
+                    "predict: run the backbone as fused convs without BN calls (=false: the module forward)")
+      ->capture_default_str()
+      ->group("predict");
+  command->add_option("--layout", options->layout, "predict: fused backbone layout: auto, mkldnn, channels-last, contiguous")
+      ->capture_default_str()
+      ->group("predict");
   command->add_flag("--json", options->json, "one JSON document on stdout");
   options->binding = std::make_unique<ConfigBinding>(
       *command, options->config, std::vector<std::string>{"data", "augment", "model", "train", "runtime"});

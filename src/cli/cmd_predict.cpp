@@ -7,11 +7,7 @@
 #include "cli/commands.h"
 #include "common/csv.h"
 #include "common/error.h"
-#include "data/decode.h"
-#include "train/checkpoint.h"
-#include "train/evaluate.h"
-#include "model/binary_code.h"
-#include "train/options.h"
+#include "infer/predictor.h"
 
 namespace trashcl {
 namespace {
@@ -22,43 +18,23 @@ struct Options {
   std::vector<std::string> paths;
 };
 
-std::string hex_code(const torch::Tensor& u) {  // u [L] -> sign bits as hex, word by word
-  const torch::Tensor words = binary_code(u.unsqueeze(0))[0];  // [W] int64
-  std::string hex;
-  for (int64_t w = 0; w < words.size(0); ++w) hex += fmt::format("{:016x}", static_cast<uint64_t>(words[w].item<int64_t>()));
-  return hex;
-}
-
 void run_predict(const Options& options) {
   set_compute_threads(options.threads);
-  const torch::Device device(options.device);
-  LoadedModel loaded = load_checkpoint(options.model, device);
-  const auto& names = loaded.meta.class_names;
-  EvalOptions eval;
-  eval.augment = augment_config(loaded.config);
-  eval.device = device;
-  eval.flip_test = loaded.config.flip_test;
-  DecodeOptions decode;
-  decode.max_short_side = loaded.config.effective_decode_short_side();
-  const int64_t top_k = std::clamp<int64_t>(options.top_k, 1, static_cast<int64_t>(names.size()));
-
+  Predictor predictor(options.model, torch::Device(options.device));
   if (options.format == "csv") {
     std::cout << "path,class,prob,bin,hash,error\n";
   }
   for (const std::string& path : options.paths) {
     nlohmann::json record{{"path", path}};
     try {
-      const Image image = decode_image_file(path, decode);
-      const BatchOutputs outputs = infer_batch(loaded.model, pack_images({&image}), eval, true);
-      const torch::Tensor probabilities = outputs.logits[0].softmax(0);  // [N]
-      const auto [top_probabilities, top_classes] = probabilities.topk(top_k);  // [k], [k]
+      const Image image = predictor.decode_file(path);
+      const Prediction prediction = predictor.predict({&image}, options.top_k)[0];
       record["top"] = nlohmann::json::array();
-      for (int64_t k = 0; k < top_k; ++k) {
-        const auto c = top_classes[k].item<int64_t>();
-        record["top"].push_back({{"class", names[c]}, {"prob", top_probabilities[k].item<double>()}});
+      for (const ClassProbability& entry : prediction.top) {
+        record["top"].push_back({{"class", entry.name}, {"prob", entry.prob}});
       }
-      record["bin"] = loaded.meta.class_bins[top_classes[0].item<int64_t>()];
-      record["hash"] = outputs.codes.defined() ? hex_code(outputs.codes[0]) : "";
+      record["bin"] = prediction.bin;
+      record["hash"] = prediction.hash;
     } catch (const BadImageError& error) {
       record["error"] = error.reason();
     }

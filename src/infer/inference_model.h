@@ -1,0 +1,56 @@
+// The classifier's inference forward: logits and hash codes from one encoder pass, BN folded, no autograd.
+#pragma once
+#include <torch/torch.h>
+
+#include <memory>
+#include <string>
+
+#include "infer/fused_backbone.h"
+#include "model/contrastive_classifier.h"
+#include "train/evaluate.h"
+
+namespace trashcl {
+
+struct InferenceOptions {
+  bool fold_batch_norm = true;  // fold every conv -> BatchNorm2d pair of the model (fold_batch_norm.h)
+  bool fuse_backbone = true;    // run a known backbone as a chain of folded convs, no BN calls (fused_backbone.h)
+  std::string layout = "auto";  // the fused backbone's tensor layout: auto, mkldnn, channels-last, contiguous
+};
+
+// What training's infer_batch computes (ContrastiveClassifier::forward_logits, hash_code, optional flip
+// averaging), in one pass through the encoder instead of one for the logits, one for the mirror image and one
+// for the codes. The projection head, which only the contrastive loss reads, is not run.
+class InferenceModel {
+ public:
+  // `model` must be an inference-only copy (the Predictor loads or copies its own): it is put in eval mode
+  // and, with fold_batch_norm, changed in place. Throws UserError for a model without a head it knows.
+  InferenceModel(ContrastiveClassifier model, const InferenceOptions& options);
+
+  // images [B,3,S,S] on the model's device -> logits z [B,N] and codes u [B,L] (undefined without hash
+  // fusion), float32 on the CPU. flip_test averages the logits of every image and its mirror image, run as one
+  // batch of 2B; the codes are those of the image as given. Safe to call from several threads at once.
+  // The outputs are made under c10::InferenceMode: read them, do not change them in place outside it.
+  BatchOutputs forward(const torch::Tensor& images, bool flip_test) const;
+
+  bool folded() const { return folded_pairs_ > 0; }
+  int64_t folded_pairs() const { return folded_pairs_; }
+  bool fused() const { return fused_ != nullptr; }
+  // The fused backbone's layout ("mkldnn", ...), or "module" when the backbone's own forward runs.
+  std::string backbone_path() const;
+  const torch::Device& device() const { return device_; }
+
+ private:
+  torch::Tensor head(const torch::Tensor& features, const torch::Tensor& tokens) const;  // -> z [B,N]
+
+  ContrastiveClassifier model_;
+  torch::Device device_;
+  std::shared_ptr<BackboneImpl> backbone_;
+  std::unique_ptr<FusedBackbone> fused_;
+  std::shared_ptr<HashFusionImpl> fusion_;                // null with features = pool
+  bool spatial_memory_ = false;
+  std::shared_ptr<GroupDecoderImpl> decoder_;             // head = decoder, or
+  std::shared_ptr<torch::nn::LinearImpl> classifier_;     // head = linear
+  int64_t folded_pairs_ = 0;
+};
+
+}  // namespace trashcl

@@ -1,0 +1,176 @@
+// The Predictor's fast path (folded BN, fused backbone, one encoder pass) against training's infer_batch.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "infer/predictor.h"
+#include "model/backbone.h"
+#include "support/test_support.h"
+#include "train/bins.h"
+#include "train/options.h"
+
+namespace trashcl {
+namespace {
+
+Config small_config(const std::string& backbone, bool flip_test) {
+  Config config;
+  config.backbone = backbone;
+  config.image_size = backbone == "tiny" ? 32 : 64;
+  config.hash_bits = 16;
+  config.decoder_width = 32;
+  config.queue_size = 16;
+  config.flip_test = flip_test;
+  return config;
+}
+
+// A model as training would leave it: BN statistics and affine parts far from their initial identity.
+LoadedModel random_model(const Config& config) {
+  LoadedModel loaded;
+  loaded.config = config;
+  loaded.meta.class_names = {"cardboard", "glass", "trash"};
+  loaded.meta.class_bins = class_bins(loaded.meta.class_names, "");
+  loaded.meta.image_size = config.image_size;
+  torch::manual_seed(11);
+  loaded.model = ContrastiveClassifier(model_options(config, {0.5, 0.3, 0.2}));
+  torch::NoGradGuard no_grad;
+  for (const auto& module : loaded.model->modules(/*include_self=*/false)) {
+    if (auto* norm = module->as<torch::nn::BatchNorm2dImpl>()) {
+      norm->weight.uniform_(0.5, 1.5);
+      norm->bias.normal_(0, 0.2);
+      norm->running_mean.normal_(0, 0.2);
+      norm->running_var.uniform_(0.5, 2.0);
+    }
+  }
+  loaded.model->eval();
+  return loaded;
+}
+
+std::vector<Image> test_images() { return {testing::make_test_image(96, 72, 1), testing::make_test_image(60, 80, 2)}; }
+
+std::vector<const Image*> pointers(const std::vector<Image>& images) {
+  std::vector<const Image*> out;
+  for (const Image& image : images) out.push_back(&image);
+  return out;
+}
+
+// What `eval` and the trainer compute: infer_batch on the model as trained (separate passes, BNs in place).
+BatchOutputs reference_outputs(LoadedModel& loaded, const std::vector<Image>& images, const torch::Device& device) {
+  EvalOptions eval;
+  eval.augment = augment_config(loaded.config);
+  eval.device = device;
+  eval.flip_test = loaded.config.flip_test;
+  return infer_batch(loaded.model, pack_images(pointers(images)), eval, /*with_codes=*/true);
+}
+
+void expect_close(const torch::Tensor& actual, const torch::Tensor& expected, double tolerance, const std::string& what) {
+  ASSERT_EQ(actual.sizes(), expected.sizes()) << what;
+  const double scale = std::max(1.0, expected.abs().max().item<double>());
+  const double error = (actual - expected).abs().max().item<double>();
+  EXPECT_LE(error, tolerance * scale) << what << ": max error " << error;
+}
+
+class PredictorEveryBackbone : public ::testing::TestWithParam<std::tuple<std::string, bool>> {};
+
+TEST_P(PredictorEveryBackbone, FastPathMatchesInferBatch) {
+  const auto [backbone, flip_test] = GetParam();
+  LoadedModel loaded = random_model(small_config(backbone, flip_test));
+  const auto images = test_images();
+  const BatchOutputs expected = reference_outputs(loaded, images, torch::kCPU);
+
+  Predictor predictor(loaded, torch::kCPU, PredictorOptions{});
+  EXPECT_TRUE(predictor.inference().fused()) << backbone << ": FusedBackbone::compile does not know this backbone";
+  EXPECT_GT(predictor.inference().folded_pairs(), 0);
+  EXPECT_EQ(predictor.flip_test(), flip_test);
+  const BatchOutputs actual = predictor.forward(predictor.transform(pointers(images)));
+  expect_close(actual.logits, expected.logits, 1e-4, backbone + " logits");
+  expect_close(actual.codes, expected.codes, 1e-4, backbone + " codes");
+}
+
+INSTANTIATE_TEST_SUITE_P(Predictor, PredictorEveryBackbone,
+                         ::testing::Combine(::testing::ValuesIn(backbone_names()), ::testing::Bool()),
+                         [](const auto& info) {
+                           return std::get<0>(info.param) + (std::get<1>(info.param) ? "_flip" : "_single");
+                         });
+
+TEST(Predictor, EveryPathAndLayoutGivesTheSameOutputs) {
+  LoadedModel loaded = random_model(small_config("resnet18", false));
+  const auto images = test_images();
+  const BatchOutputs expected = reference_outputs(loaded, images, torch::kCPU);
+  std::vector<std::string> layouts = {"auto", "contiguous", "channels-last"};
+  if (at::hasMKLDNN()) layouts.push_back("mkldnn");
+  for (bool fold : {true, false}) {
+    for (bool fuse : {true, false}) {
+      for (const auto& layout : layouts) {
+        PredictorOptions options;
+        options.fold_batch_norm = fold;
+        options.fuse_backbone = fuse;
+        options.layout = layout;
+        Predictor predictor(loaded, torch::kCPU, options);
+        const std::string what = "fold " + std::to_string(fold) + " fuse " + std::to_string(fuse) + " " + layout;
+        EXPECT_EQ(predictor.inference().fused(), fuse) << what;
+        EXPECT_EQ(predictor.inference().folded(), fold) << what;
+        const BatchOutputs actual = predictor.forward(predictor.transform(pointers(images)));
+        expect_close(actual.logits, expected.logits, 1e-4, what + " logits");
+        expect_close(actual.codes, expected.codes, 1e-4, what + " codes");
+      }
+    }
+  }
+}
+
+TEST(Predictor, FoldsACopyWhenTheCallerKeepsTheModelAndTheModelItselfWhenHandedOver) {
+  LoadedModel loaded = random_model(small_config("tiny", false));
+  std::vector<torch::Tensor> before;
+  for (const auto& tensor : loaded.model->parameters()) before.push_back(tensor.clone());
+  for (const auto& tensor : loaded.model->buffers()) before.push_back(tensor.clone());
+
+  Predictor copied(loaded, torch::kCPU, PredictorOptions{});
+  EXPECT_NE(copied.model().ptr(), loaded.model.ptr());
+  std::vector<torch::Tensor> after = loaded.model->parameters();
+  for (const auto& tensor : loaded.model->buffers()) after.push_back(tensor);
+  ASSERT_EQ(before.size(), after.size());
+  for (size_t i = 0; i < before.size(); ++i) EXPECT_TRUE(before[i].equal(after[i])) << "tensor " << i << " changed";
+
+  const auto* original = loaded.model.ptr().get();
+  Predictor moved(std::move(loaded), torch::kCPU, PredictorOptions{});
+  EXPECT_EQ(moved.model().ptr().get(), original);
+}
+
+TEST(Predictor, RecordsCarryTopClassesBinAndHash) {
+  LoadedModel loaded = random_model(small_config("tiny", true));
+  Predictor predictor(std::move(loaded), torch::kCPU, PredictorOptions{});
+  const auto images = test_images();
+  const auto records = predictor.predict(pointers(images), 5);  // clamped to the 3 classes
+  ASSERT_EQ(records.size(), 2u);
+  for (const Prediction& record : records) {
+    ASSERT_EQ(record.top.size(), 3u);
+    EXPECT_GE(record.top[0].prob, record.top[1].prob);
+    EXPECT_GE(record.top[1].prob, record.top[2].prob);
+    EXPECT_EQ(record.bin, record.top[0].name == "trash" ? "other" : "recyclable");
+    EXPECT_EQ(record.hash.size(), 16u);  // 16 bits -> one 64-bit word
+    EXPECT_EQ(record.code_words.size(), 1u);
+  }
+  EXPECT_TRUE(predictor.predict({}, 3).empty());
+}
+
+TEST(Predictor, CudaMatchesTheCpuReference) {
+  if (!torch::cuda::is_available()) {
+    GTEST_SKIP() << "no CUDA device: the CUDA inference path did not run (scripts/gpu-check.sh runs it on a GPU)";
+  }
+  at::globalContext().setAllowTF32CuDNN(false);
+  at::globalContext().setAllowTF32CuBLAS(false);
+  for (const std::string backbone : {"tiny", "resnet18"}) {
+    LoadedModel loaded = random_model(small_config(backbone, true));
+    const auto images = test_images();
+    const BatchOutputs expected = reference_outputs(loaded, images, torch::kCPU);
+    Predictor predictor(loaded, torch::Device(torch::kCUDA), PredictorOptions{});
+    EXPECT_EQ(predictor.inference().backbone_path(), "channels-last");
+    const BatchOutputs actual = predictor.forward(predictor.transform(pointers(images)));
+    expect_close(actual.logits, expected.logits, 1e-3, backbone + " logits");
+    expect_close(actual.codes, expected.codes, 1e-3, backbone + " codes");
+  }
+}
+
+}  // namespace
+}  // namespace trashcl
