@@ -43,6 +43,34 @@ int64_t hamming_distance(const int64_t* a, const int64_t* b, int64_t words) {
   return distance;
 }
 
+// The build targets baseline x86-64, which has no popcount instruction (the builtin becomes a library call,
+// several times slower); target_clones compiles a popcnt version too and picks it at load time.
+#if defined(__x86_64__) && defined(__has_attribute)
+#if __has_attribute(target_clones)
+#define TRASHCL_POPCOUNT_CLONES __attribute__((target_clones("popcnt", "default")))
+#endif
+#endif
+#ifndef TRASHCL_POPCOUNT_CLONES
+#define TRASHCL_POPCOUNT_CLONES
+#endif
+
+TRASHCL_POPCOUNT_CLONES
+void hamming_distances_to(const int64_t* query, const int64_t* codes, int64_t count, int64_t words, int64_t* out) {
+  if (words == 1) {  // 64-bit or shorter codes: the common case, one XOR and one popcount per item
+    const auto q = static_cast<uint64_t>(query[0]);
+    for (int64_t i = 0; i < count; ++i) out[i] = __builtin_popcountll(q ^ static_cast<uint64_t>(codes[i]));
+    return;
+  }
+  for (int64_t i = 0; i < count; ++i) {
+    const int64_t* code = codes + i * words;
+    int64_t distance = 0;
+    for (int64_t w = 0; w < words; ++w) {
+      distance += __builtin_popcountll(static_cast<uint64_t>(query[w]) ^ static_cast<uint64_t>(code[w]));
+    }
+    out[i] = distance;
+  }
+}
+
 torch::Tensor hamming_distances(const torch::Tensor& a, const torch::Tensor& b) {
   require_codes(a, "hamming_distances(a)");
   require_codes(b, "hamming_distances(b)");

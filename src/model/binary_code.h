@@ -13,6 +13,10 @@ torch::Tensor binary_code(const torch::Tensor& u);
 // Number of differing bits between two packed codes of `words` words each.
 int64_t hamming_distance(const int64_t* a, const int64_t* b, int64_t words);
 
+// Hamming distances from one packed code `query` [W] to `count` packed codes `codes` [count,W] -> out [count].
+// The inner loop of retrieval: it uses the CPU's popcount instruction where the CPU has one.
+void hamming_distances_to(const int64_t* query, const int64_t* codes, int64_t count, int64_t words, int64_t* out);
+
 // All pairwise Hamming distances between packed codes a [A,W] and b [C,W] -> [A,C] int64.
 torch::Tensor hamming_distances(const torch::Tensor& a, const torch::Tensor& b);
 

@@ -1,0 +1,125 @@
+// trashcl search: the gallery items nearest to each query image by Hamming distance of the hash codes.
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+
+#include "cli/commands.h"
+#include "common/error.h"
+#include "infer/predictor.h"
+#include "retrieval/hash_index.h"
+
+namespace trashcl {
+namespace {
+
+struct Options {
+  std::string model, index, device = "cpu";
+  int k = 5, batch_size = 32, threads = 0;
+  bool json = false;
+  std::vector<std::string> paths;
+};
+
+// The index must hold codes of this model: same width, and (a warning only) the same classes.
+void check_compatible(const Predictor& predictor, const HashIndex& index, const Options& options) {
+  if (!predictor.has_hash()) {
+    throw UserError(fmt::format("{}: this model has no hash code (trained with features = pool); search with the "
+                                "model that built {}", options.model, options.index));
+  }
+  if (predictor.hash_bits() != index.bits()) {
+    throw UserError(fmt::format("{} holds {}-bit codes but {} makes {}-bit codes; search with the model that built "
+                                "the index, or rebuild it with `trashcl index build --model {}`", options.index,
+                                index.bits(), options.model, predictor.hash_bits(), options.model));
+  }
+  if (!index.class_names().empty() && index.class_names() != predictor.meta().class_names) {
+    spdlog::warn("{} was built with a model of other classes ({}); its codes may not be comparable", options.index,
+                 fmt::join(index.class_names(), ","));
+  }
+}
+
+nlohmann::json neighbours_json(const HashIndex& index, const std::vector<Neighbour>& neighbours) {
+  auto list = nlohmann::json::array();
+  for (const Neighbour& neighbour : neighbours) {
+    const GalleryItem& item = index.items()[static_cast<size_t>(neighbour.item)];
+    list.push_back({{"path", item.path}, {"label", item.label}, {"distance", neighbour.distance}});
+  }
+  return list;
+}
+
+// One record per query path, in order: {path, hash, neighbours} or {path, error}. Images are decoded and
+// encoded `batch_size` at a time.
+std::vector<nlohmann::json> search_all(Predictor& predictor, const HashIndex& index, const Options& options) {
+  std::vector<nlohmann::json> records;
+  for (size_t start = 0; start < options.paths.size(); start += static_cast<size_t>(options.batch_size)) {
+    const size_t end = std::min(options.paths.size(), start + static_cast<size_t>(options.batch_size));
+    std::vector<Image> images;
+    std::vector<size_t> slots;  // record index of each decoded image
+    for (size_t i = start; i < end; ++i) {
+      records.push_back({{"path", options.paths[i]}});
+      try {
+        images.push_back(predictor.decode_file(options.paths[i]));
+        slots.push_back(records.size() - 1);
+      } catch (const BadImageError& error) {
+        records.back()["error"] = error.reason();
+      }
+    }
+    std::vector<const Image*> pointers;
+    for (const Image& image : images) pointers.push_back(&image);
+    const std::vector<Prediction> predictions = predictor.predict(pointers, 1);
+    for (size_t i = 0; i < predictions.size(); ++i) {
+      nlohmann::json& record = records[slots[i]];
+      record["hash"] = predictions[i].hash;
+      record["neighbours"] = neighbours_json(index, index.search(predictions[i].code_words, options.k));
+    }
+  }
+  return records;
+}
+
+void print_table(const std::vector<nlohmann::json>& records) {
+  for (const nlohmann::json& record : records) {
+    const auto path = record["path"].get<std::string>();
+    if (record.contains("error")) {
+      std::cout << fmt::format("{}: error: {}\n", path, record["error"].get<std::string>());
+      continue;
+    }
+    std::cout << fmt::format("{} (hash {})\n", path, record["hash"].get<std::string>());
+    int rank = 1;
+    for (const nlohmann::json& neighbour : record["neighbours"]) {
+      std::cout << fmt::format("  {:>3}  distance {:>3}  {:<14} {}\n", rank++, neighbour["distance"].get<int64_t>(),
+                               neighbour["label"].get<std::string>(), neighbour["path"].get<std::string>());
+    }
+  }
+}
+
+void run_search(const Options& options) {
+  set_compute_threads(options.threads);
+  const HashIndex index = HashIndex::load(options.index);
+  Predictor predictor(options.model, torch::Device(options.device));
+  check_compatible(predictor, index, options);
+  const std::vector<nlohmann::json> records = search_all(predictor, index, options);
+  if (options.json) {
+    std::cout << nlohmann::json{{"index", options.index}, {"bits", index.bits()}, {"k", options.k}, {"results", records}}.dump(2)
+              << '\n';
+  } else {
+    print_table(records);
+  }
+}
+
+}  // namespace
+
+void add_search_command(CLI::App& app) {
+  auto options = std::make_shared<Options>();
+  CLI::App* command = app.add_subcommand("search", "nearest gallery images of each query image by hash code");
+  command->add_option("--model", options->model, "the checkpoint the index was built with")->required();
+  command->add_option("--index", options->index, "hash index from `trashcl index build`")->required();
+  command->add_option("--k", options->k, "neighbours per query")->capture_default_str()->check(CLI::PositiveNumber);
+  command->add_option("--batch-size", options->batch_size, "images per forward pass")->capture_default_str()->check(CLI::PositiveNumber);
+  command->add_option("--device", options->device, "cpu or cuda")->capture_default_str();
+  command->add_option("--threads", options->threads, "intra-op threads (0: one per core)")->capture_default_str();
+  command->add_flag("--json", options->json, "one JSON document on stdout: {index, bits, k, results: [{path, hash, neighbours | error}]}");
+  command->add_option("images", options->paths, "query image files")->required();
+  command->callback([options] { run_search(*options); });
+}
+
+}  // namespace trashcl
