@@ -15,6 +15,8 @@ packages=(
   libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libcpp-httplib-dev
   # tests and micro-benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
+  # the browser test of the web page (headless Chromium driven through chromedriver)
+  chromium chromium-driver
   # the Python peer used for side-by-side benchmarks and the reference-parity fixtures
   python3-torch python3-torchvision python3-pil
 )
