@@ -1,7 +1,5 @@
 #include "data/augment.h"
 
-#include <ATen/Parallel.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -14,6 +12,7 @@
 #include "common/error.h"
 #include "common/random.h"
 #include "data/randaugment.h"
+#include "data/view_cpu.h"
 #include "data/warp_cpu.h"
 
 namespace trashcl {
@@ -312,54 +311,11 @@ torch::Tensor resample(const torch::Tensor& pixels, const torch::Tensor& sizes, 
   return views.div_(255);
 }
 
-// apply_colour_maps on the CPU in one pass per sample over contiguous views [B,3,S,S]: the tensor ops made
-// four passes over the batch (sum, bmm, baddbmm into a new tensor, clamp). Same arithmetic: the mean colour
-// summed in double then rounded to float, the offset and the linear map in float, one clamp.
-void apply_colour_maps_cpu(torch::Tensor& views, const std::vector<ViewParams>& params) {
-  views = views.contiguous();
-  const int64_t plane = views.size(2) * views.size(3);
-  float* data = views.data_ptr<float>();
-  at::parallel_for(0, views.size(0), 1, [&](int64_t begin, int64_t end) {
-    for (int64_t b = begin; b < end; ++b) {
-      float* red = data + b * 3 * plane;
-      float mean[3];
-      for (int c = 0; c < 3; ++c) {
-        const float* channel = red + c * plane;
-        double partial[4] = {0, 0, 0, 0};  // independent sums, so the additions do not wait on each other
-        int64_t p = 0;
-        for (; p + 4 <= plane; p += 4)
-          for (int k = 0; k < 4; ++k) partial[k] += channel[p + k];
-        for (; p < plane; ++p) partial[0] += channel[p];
-        mean[c] = static_cast<float>((partial[0] + partial[1] + partial[2] + partial[3]) / plane);
-      }
-      const ColourMap& colour = params[b].colour;
-      float linear[9], offset[3];
-      for (int i = 0; i < 9; ++i) linear[i] = static_cast<float>(colour.linear[i]);
-      for (int r = 0; r < 3; ++r) {
-        offset[r] = 0;
-        for (int k = 0; k < 3; ++k) offset[r] += static_cast<float>(colour.mean_weight[r * 3 + k]) * mean[k];
-      }
-      float* green = red + plane;
-      float* blue = green + plane;
-      for (int64_t p = 0; p < plane; ++p) {
-        const float in_r = red[p], in_g = green[p], in_b = blue[p];
-        red[p] = std::clamp(offset[0] + linear[0] * in_r + linear[1] * in_g + linear[2] * in_b, 0.0f, 1.0f);
-        green[p] = std::clamp(offset[1] + linear[3] * in_r + linear[4] * in_g + linear[5] * in_b, 0.0f, 1.0f);
-        blue[p] = std::clamp(offset[2] + linear[6] * in_r + linear[7] * in_g + linear[8] * in_b, 0.0f, 1.0f);
-      }
-    }
-  });
-}
-
 // Applies each sample's ColourMap and clamps to [0,1]. views: [B,3,S,S].
 void apply_colour_maps(torch::Tensor& views, const std::vector<ViewParams>& params) {
   const bool any = std::any_of(params.begin(), params.end(), [](const ViewParams& p) { return !p.colour.is_identity(); });
   if (!any) return;
   const int64_t count = views.size(0);
-  if (views.device().is_cpu()) {
-    apply_colour_maps_cpu(views, params);
-    return;
-  }
   std::vector<float> table;
   for (const ViewParams& p : params) {
     table.insert(table.end(), p.colour.linear.begin(), p.colour.linear.end());
@@ -373,61 +329,35 @@ void apply_colour_maps(torch::Tensor& views, const std::vector<ViewParams>& para
   views = torch::baddbmm(offset, maps.select(1, 0), pixels).clamp_(0, 1).view_as(views);  // [B,3,S,S]
 }
 
-// apply_blur's separable filter on the CPU: views contiguous [B,3,S,S]; taps [n*3*(2R+1)], one kernel per
-// plane of samples[i]. Rows, then columns, each at the reflected pixel indices reflection_pad2d gives, then
-// the clamp. Grouped conv2d with thousands of one-plane groups ran far slower than these two loops, whose
-// inner loops run along contiguous rows and vectorise.
-void blur_cpu(torch::Tensor& views, const std::vector<int64_t>& samples, const std::vector<float>& taps, int radius) {
-  const int64_t side = views.size(3), plane = side * side, width = 2 * radius + 1;
-  float* data = views.data_ptr<float>();
-  const auto reflect = [side](int64_t i) { return i < 0 ? -i : (i >= side ? 2 * (side - 1) - i : i); };
-  at::parallel_for(0, 3 * static_cast<int64_t>(samples.size()), 1, [&](int64_t begin, int64_t end) {
-    std::vector<float> padded(side + 2 * radius), rows(plane);
-    for (int64_t index = begin; index < end; ++index) {
-      float* image = data + (samples[index / 3] * 3 + index % 3) * plane;  // [S,S]
-      const float* kernel = taps.data() + index * width;
-      for (int64_t y = 0; y < side; ++y) {
-        for (int64_t x = -radius; x < side + radius; ++x) padded[x + radius] = image[y * side + reflect(x)];
-        float* out = rows.data() + y * side;
-        std::fill(out, out + side, 0.0f);
-        for (int64_t t = 0; t < width; ++t)
-          for (int64_t x = 0; x < side; ++x) out[x] += kernel[t] * padded[x + t];
-      }
-      for (int64_t y = 0; y < side; ++y) {
-        float* out = image + y * side;
-        std::fill(out, out + side, 0.0f);
-        for (int64_t t = 0; t < width; ++t) {
-          const float* source = rows.data() + reflect(y + t - radius) * side;
-          for (int64_t x = 0; x < side; ++x) out[x] += kernel[t] * source[x];
-        }
-        for (int64_t x = 0; x < side; ++x) out[x] = std::clamp(out[x], 0.0f, 1.0f);
-      }
-    }
-  });
+// The blur radius of every view: it follows the largest sigma, so all kernels of a batch share a size.
+int blur_radius(const AugmentConfig& config) {
+  const int side = config.image_size;
+  return std::min(side - 1, static_cast<int>(std::ceil(3 * config.blur_sigma_max * side / kReferenceSide)));
+}
+
+// Normalised Gaussian taps [2R+1] of one sample.
+std::vector<float> blur_kernel(double sigma, int radius) {
+  std::vector<double> kernel;
+  for (int t = -radius; t <= radius; ++t) kernel.push_back(std::exp(-t * t / (2 * sigma * sigma)));
+  const double total = std::accumulate(kernel.begin(), kernel.end(), 0.0);
+  std::vector<float> taps;
+  for (double tap : kernel) taps.push_back(static_cast<float>(tap / total));
+  return taps;
 }
 
 // Per-sample separable Gaussian blur of the samples that drew one: both passes are grouped convolutions with
-// one kernel per (sample, channel) plane. The radius follows the largest sigma so all kernels share a size.
+// one kernel per (sample, channel) plane.
 void apply_blur(torch::Tensor& views, const std::vector<ViewParams>& params, const AugmentConfig& config) {
-  const int side = config.image_size;
-  const int radius = std::min(side - 1, static_cast<int>(std::ceil(3 * config.blur_sigma_max * side / kReferenceSide)));
+  const int side = config.image_size, radius = blur_radius(config);
   std::vector<int64_t> samples;
   std::vector<float> taps;
   for (size_t i = 0; i < params.size(); ++i) {
-    const double sigma = params[i].blur_sigma;
-    if (sigma <= 0) continue;
+    if (params[i].blur_sigma <= 0) continue;
     samples.push_back(static_cast<int64_t>(i));
-    std::vector<double> kernel;
-    for (int t = -radius; t <= radius; ++t) kernel.push_back(std::exp(-t * t / (2 * sigma * sigma)));
-    const double total = std::accumulate(kernel.begin(), kernel.end(), 0.0);
-    for (int channel = 0; channel < 3; ++channel)
-      for (double tap : kernel) taps.push_back(static_cast<float>(tap / total));
+    const std::vector<float> kernel = blur_kernel(params[i].blur_sigma, radius);
+    for (int channel = 0; channel < 3; ++channel) taps.insert(taps.end(), kernel.begin(), kernel.end());
   }
   if (samples.empty()) return;
-  if (views.device().is_cpu()) {
-    blur_cpu(views, samples, taps, radius);
-    return;
-  }
   const int64_t planes = 3 * static_cast<int64_t>(samples.size()), width = 2 * radius + 1;
   const auto kernels = torch::tensor(taps).view({planes, 1, 1, width}).to(views.device());  // [n*3,1,1,K]
   apply_to_samples(views, samples, [&](const torch::Tensor& selected) {
@@ -462,6 +392,41 @@ std::vector<ViewParams> draw_batch_params(const ImageBatch& batch, ViewKind kind
   return params;
 }
 
+// make_view on the CPU, for one or more view kinds: each sample's view is built start to end in its slot of
+// the output (warp, colour map, RandAugment's pixel ops, blur, normalisation), so it stays in cache between
+// the steps, and a sample's views are built one after the other while its pixels are in cache. The samples
+// are shared out among the intra-op threads. (The tensor path instead makes a pass over the whole batch per
+// op, through memory, with a fresh tensor for most of them.) params[k]: the views of kind k.
+std::vector<torch::Tensor> build_views_cpu(const torch::Tensor& pixels, const torch::Tensor& sizes,
+                                           const std::vector<std::vector<ViewParams>>& params, const AugmentConfig& config) {
+  const int side = config.image_size, radius = blur_radius(config);
+  const int64_t count = pixels.size(0), plane = static_cast<int64_t>(side) * side;
+  const int64_t row_stride = pixels.size(2) * 3, image_bytes = pixels.size(1) * row_stride;
+  const auto size = sizes.accessor<int64_t, 2>();
+  std::vector<torch::Tensor> views;
+  std::vector<float*> outputs;
+  for (size_t kind = 0; kind < params.size(); ++kind) {
+    views.push_back(recycled_empty({count, 3, side, side}, torch::kFloat));  // [B,3,S,S]
+    outputs.push_back(views.back().data_ptr<float>());
+  }
+  const uint8_t* batch = pixels.data_ptr<uint8_t>();
+  for_each_sample(count, [&](int64_t b) {
+    for (size_t kind = 0; kind < params.size(); ++kind) {
+      const ViewParams& sample = params[kind][b];
+      float* view = outputs[kind] + b * 3 * plane;  // [3,S,S]
+      const WarpSample warp{sample.geometry.affine, size[b][0], size[b][1], downscale_factor(sample.geometry, side)};
+      warp_image(batch + b * image_bytes, row_stride, warp, side, view);
+      if (!sample.colour.is_identity()) apply_colour_map_cpu(view, plane, sample.colour.linear, sample.colour.mean_weight);
+      for (const RandAugmentChoice& choice : sample.randaugment) {
+        apply_randaugment_pixel_op_cpu(view, side, side, choice, config.randaugment_magnitude);
+      }
+      if (sample.blur_sigma > 0) blur_cpu(view, side, blur_kernel(sample.blur_sigma, radius));
+      normalise_cpu(view, plane, config.mean, config.std);
+    }
+  });
+  return views;
+}
+
 }  // namespace
 
 ImageBatch pack_images(const std::vector<const Image*>& images) {
@@ -478,8 +443,8 @@ ImageBatch pack_images(const std::vector<const Image*>& images) {
     max_width = std::max(max_width, image->width);
   }
   const int64_t count = static_cast<int64_t>(images.size());
-  // Allocated uninitialised and padded row by row, so every byte is written once.
-  ImageBatch batch{torch::empty({count, max_height, max_width, 3}, torch::kUInt8),  // [B,Hmax,Wmax,3]
+  // Allocated uninitialised (and recycled) and padded row by row, so every byte is written once.
+  ImageBatch batch{recycled_empty({count, max_height, max_width, 3}, torch::kUInt8),  // [B,Hmax,Wmax,3]
                    torch::empty({count, 2}, torch::kLong)};                          // [B,2]
   uint8_t* destination = batch.pixels.data_ptr<uint8_t>();
   auto sizes = batch.sizes.accessor<int64_t, 2>();
@@ -517,10 +482,16 @@ torch::Tensor resample_views(const ImageBatch& batch, ViewKind kind, const std::
 
 torch::Tensor make_view(const ImageBatch& batch, ViewKind kind, const std::vector<uint64_t>& sample_seeds,
                         const AugmentConfig& config, const torch::Device& device) {
+  return make_view_on_path(batch, kind, sample_seeds, config, device, device.is_cpu());
+}
+
+torch::Tensor make_view_on_path(const ImageBatch& batch, ViewKind kind, const std::vector<uint64_t>& sample_seeds,
+                                const AugmentConfig& config, const torch::Device& device, bool native_cpu) {
   const torch::Tensor sizes = batch.sizes.to(torch::kCPU);  // [B,2]
   const std::vector<ViewParams> params = draw_batch_params(batch, kind, sample_seeds, config, sizes);
   const torch::Tensor pixels = batch.pixels.to(device).contiguous();  // [B,Hmax,Wmax,3] uint8, one upload
-  torch::Tensor views = resample(pixels, sizes, params, config.image_size, device.is_cpu());  // [B,3,S,S] in [0,1]
+  if (native_cpu && device.is_cpu()) return build_views_cpu(pixels, sizes, {params}, config)[0];  // [B,3,S,S]
+  torch::Tensor views = resample(pixels, sizes, params, config.image_size, false);  // [B,3,S,S] in [0,1]
   if (kind != ViewKind::eval) apply_colour_maps(views, params);
   if (kind == ViewKind::anchor) {
     for (int slot = 0; slot < config.randaugment_ops; ++slot) {
@@ -531,6 +502,15 @@ torch::Tensor make_view(const ImageBatch& batch, ViewKind kind, const std::vecto
   }
   if (kind == ViewKind::positive) apply_blur(views, params, config);
   return views.sub_(channel_constants(config.mean, device)).div_(channel_constants(config.std, device)).contiguous();
+}
+
+std::vector<torch::Tensor> make_views_cpu(const ImageBatch& batch, const std::vector<ViewKind>& kinds,
+                                          const std::vector<uint64_t>& sample_seeds, const AugmentConfig& config) {
+  const torch::Tensor sizes = batch.sizes.to(torch::kCPU);  // [B,2]
+  std::vector<std::vector<ViewParams>> params;
+  for (ViewKind kind : kinds) params.push_back(draw_batch_params(batch, kind, sample_seeds, config, sizes));
+  const torch::Tensor pixels = batch.pixels.to(torch::kCPU).contiguous();  // [B,Hmax,Wmax,3] uint8
+  return build_views_cpu(pixels, sizes, params, config);                   // per kind [B,3,S,S]
 }
 
 Image view_to_image(const torch::Tensor& view, const AugmentConfig& config) {

@@ -1,10 +1,12 @@
-// The two training views of method.md and the eval transform, as batched LibTorch tensor ops.
+// The two training views of method.md and the eval transform.
 //
 // Geometry (random resized crop, flip, and RandAugment's rotate/shear/translate) is folded into one 2x3
 // affine matrix per sample and applied with a single affine_grid + grid_sample; colour operations are
-// element-wise per sample; blur is a separable per-sample Gaussian. The same code runs on the CPU and on a
-// CUDA device. Random parameters are drawn on the CPU from a per-sample seed, so a sample's view depends
-// only on (seed, view kind) - not on the batch it lands in, the thread that builds it or the device.
+// element-wise per sample; blur is a separable per-sample Gaussian. On a CUDA device these run as batched
+// tensor ops; on the CPU each sample's view is built in one pass over its own pixels with the same
+// arithmetic (warp_cpu.h, view_cpu.h). Random parameters are drawn on the CPU from a per-sample seed, so a
+// sample's view depends only on (seed, view kind) - not on the batch it lands in, the thread that builds it
+// or the device.
 #pragma once
 #include <torch/torch.h>
 

@@ -7,17 +7,27 @@
 
 #include "common/error.h"
 #include "common/random.h"
+#include "data/view_cpu.h"
 
 namespace trashcl {
 
 TwoViewBatch make_two_views(const RawBatch& batch, const AugmentConfig& config, const torch::Device& device,
                             bool with_positive) {
   TwoViewBatch views;
-  views.anchor = make_view(batch.images, ViewKind::anchor, batch.sample_seeds, config, device);  // [B,3,S,S]
-  if (with_positive) {
-    views.positive = make_view(batch.images, ViewKind::positive, batch.sample_seeds, config, device);  // [B,3,S,S]
+  if (device.is_cpu()) {
+    // Both views of a sample in one go, while its pixels are in cache.
+    std::vector<ViewKind> kinds{ViewKind::anchor};
+    if (with_positive) kinds.push_back(ViewKind::positive);
+    std::vector<torch::Tensor> built = make_views_cpu(batch.images, kinds, batch.sample_seeds, config);
+    views.anchor = built[0];                       // [B,3,S,S]
+    if (with_positive) views.positive = built[1];  // [B,3,S,S]
+  } else {
+    views.anchor = make_view(batch.images, ViewKind::anchor, batch.sample_seeds, config, device);  // [B,3,S,S]
+    if (with_positive) {
+      views.positive = make_view(batch.images, ViewKind::positive, batch.sample_seeds, config, device);  // [B,3,S,S]
+    }
   }
-  views.labels = batch.labels.to(device);                                                            // [B]
+  views.labels = batch.labels.to(device);  // [B]
   return views;
 }
 

@@ -1,6 +1,9 @@
 #include "data/randaugment.h"
 
+#include <algorithm>
 #include <cmath>
+
+#include "data/view_cpu.h"
 
 namespace trashcl {
 namespace {
@@ -105,7 +108,197 @@ torch::Tensor apply_pixel_op(RandAugmentOp op, const torch::Tensor& images, cons
 
 bool is_pixel_op(RandAugmentOp op) { return op >= RandAugmentOp::brightness; }
 
+// ---- the same ops on one sample's planes [3,H,W], for make_view's CPU path ---------------------------------
+// Each loop does the tensor ops' float operations; only the order within a few sums may differ (the 3x3
+// filter of sharpness, the grey mean, accumulated in double here), by about a float step.
+
+constexpr float kRounder = 12582912.0f;  // 1.5 * 2^23: (v + kRounder) - kRounder rounds half to even
+
+TRASHCL_SIMD_CLONES
+void scale_clamped(float* values, int64_t count, float factor) {
+  for (int64_t p = 0; p < count; ++p) values[p] = std::clamp(values[p] * factor, 0.0f, 1.0f);
+}
+
+// target + (value - target) * factor, clamped: contrast against the grey mean.
+TRASHCL_SIMD_CLONES
+void blend_with_constant(float* values, int64_t count, float target, float factor) {
+  for (int64_t p = 0; p < count; ++p) values[p] = std::clamp(target + (values[p] - target) * factor, 0.0f, 1.0f);
+}
+
+// The grey level of every pixel, (r w0 + g w1) + b w2. grey: [P].
+TRASHCL_SIMD_CLONES
+void grey_levels(const float* __restrict red, const float* __restrict green, const float* __restrict blue,
+                 float* __restrict grey, int64_t count) {
+  const float w0 = static_cast<float>(kGreyWeights[0]), w1 = static_cast<float>(kGreyWeights[1]);
+  const float w2 = static_cast<float>(kGreyWeights[2]);
+  for (int64_t p = 0; p < count; ++p) grey[p] = (red[p] * w0 + green[p] * w1) + blue[p] * w2;
+}
+
+// grey + (value - grey) * factor, clamped: saturation against each pixel's grey level.
+TRASHCL_SIMD_CLONES
+void blend_with_grey(float* __restrict values, const float* __restrict grey, int64_t count, float factor) {
+  for (int64_t p = 0; p < count; ++p) values[p] = std::clamp(grey[p] + (values[p] - grey[p]) * factor, 0.0f, 1.0f);
+}
+
+// PIL's SMOOTH filter blended against one plane; the one-pixel border keeps the original. original: a copy.
+TRASHCL_SIMD_CLONES
+void sharpen_plane(float* __restrict plane, const float* __restrict original, int64_t height, int64_t width,
+                   float factor) {
+  const float edge = 1.0f / 13, centre = 5.0f / 13;
+  for (int64_t y = 1; y + 1 < height; ++y) {
+    const float* above = original + (y - 1) * width;
+    const float* row = above + width;
+    const float* below = row + width;
+    float* out = plane + y * width;
+    for (int64_t x = 1; x + 1 < width; ++x) {
+      const float smooth = above[x - 1] * edge + above[x] * edge + above[x + 1] * edge + row[x - 1] * edge +
+                           row[x] * centre + row[x + 1] * edge + below[x - 1] * edge + below[x] * edge +
+                           below[x + 1] * edge;
+      out[x] = std::clamp(smooth + (row[x] - smooth) * factor, 0.0f, 1.0f);
+    }
+  }
+}
+
+TRASHCL_SIMD_CLONES
+void posterize_plane(float* values, int64_t count, float step) {
+  for (int64_t p = 0; p < count; ++p) {
+    const float level = (values[p] * 255.0f + kRounder) - kRounder;
+    values[p] = std::clamp(std::floor(level / step) * step / 255.0f, 0.0f, 1.0f);
+  }
+}
+
+TRASHCL_SIMD_CLONES
+void solarize_plane(float* values, int64_t count, float threshold) {
+  for (int64_t p = 0; p < count; ++p) {
+    values[p] = std::clamp(values[p] >= threshold ? 1 - values[p] : values[p], 0.0f, 1.0f);
+  }
+}
+
+// Smallest and largest value of a plane, eight running lanes so the loop vectorises.
+TRASHCL_SIMD_CLONES
+void plane_range(const float* values, int64_t count, float& low, float& high) {
+  float lows[8], highs[8];
+  std::fill_n(lows, 8, values[0]);
+  std::fill_n(highs, 8, values[0]);
+  int64_t p = 0;
+  for (; p + 8 <= count; p += 8) {
+    for (int k = 0; k < 8; ++k) {
+      lows[k] = std::min(lows[k], values[p + k]);
+      highs[k] = std::max(highs[k], values[p + k]);
+    }
+  }
+  for (; p < count; ++p) {
+    lows[0] = std::min(lows[0], values[p]);
+    highs[0] = std::max(highs[0], values[p]);
+  }
+  low = *std::min_element(lows, lows + 8);
+  high = *std::max_element(highs, highs + 8);
+}
+
+TRASHCL_SIMD_CLONES
+void stretch_plane(float* values, int64_t count, float offset, float scale) {
+  for (int64_t p = 0; p < count; ++p) values[p] = std::clamp((values[p] - offset) * scale, 0.0f, 1.0f);
+}
+
+// round(255 v) of every value, as 8-bit levels (values are in [0,1]; the clamp only guards the indices).
+TRASHCL_SIMD_CLONES
+void quantise_plane(const float* values, int64_t count, uint8_t* levels) {
+  for (int64_t p = 0; p < count; ++p) {
+    levels[p] = static_cast<uint8_t>(std::clamp((values[p] * 255.0f + kRounder) - kRounder, 0.0f, 255.0f));
+  }
+}
+
+// torchvision's equalize on one plane, with equalize()'s float arithmetic: levels round(255 v), the lookup
+// table from the cumulative histogram; a plane whose step is 0 (nearly one level) stays unchanged.
+void equalize_plane(float* values, int64_t count, std::vector<uint8_t>& levels) {
+  levels.resize(count);
+  quantise_plane(values, count, levels.data());
+  // Four histograms, so runs of one level (smooth images) do not wait on the same counter.
+  int32_t partial[4][256] = {};
+  int64_t p = 0;
+  for (; p + 4 <= count; p += 4)
+    for (int k = 0; k < 4; ++k) ++partial[k][levels[p + k]];
+  for (; p < count; ++p) ++partial[0][levels[p]];
+  float counts[256];
+  int brightest = 0;
+  for (int level = 0; level < 256; ++level) {
+    counts[level] = static_cast<float>(partial[0][level] + partial[1][level] + partial[2][level] + partial[3][level]);
+    if (counts[level] > 0) brightest = level;
+  }
+  const float step = std::floor((static_cast<float>(count) - counts[brightest]) / 255.0f);
+  if (!(step > 0)) {
+    for (p = 0; p < count; ++p) values[p] = std::clamp(values[p], 0.0f, 1.0f);
+    return;
+  }
+  float table[256], cumulative = 0;
+  const float half = std::floor(step / 2), divisor = std::max(step, 1.0f);
+  table[0] = 0;
+  for (int level = 0; level < 255; ++level) {
+    cumulative += counts[level];
+    table[level + 1] = std::clamp(std::floor((cumulative + half) / divisor), 0.0f, 255.0f) / 255.0f;
+  }
+  for (p = 0; p < count; ++p) values[p] = table[levels[p]];
+}
+
 }  // namespace
+
+void apply_randaugment_pixel_op_cpu(float* image, int64_t height, int64_t width, const RandAugmentChoice& choice,
+                                    double magnitude) {
+  if (!is_pixel_op(choice.op)) return;
+  const double strength = magnitude / 30;
+  const float factor = static_cast<float>(1 + choice.sign * kMaxEnhance * strength);
+  const int64_t plane = height * width;
+  float* red = image;
+  float* green = red + plane;
+  float* blue = green + plane;
+  thread_local std::vector<float> scratch;
+  thread_local std::vector<uint8_t> levels;
+  switch (choice.op) {
+    case RandAugmentOp::brightness:
+      scale_clamped(image, 3 * plane, factor);
+      return;
+    case RandAugmentOp::color:
+      scratch.resize(plane);
+      grey_levels(red, green, blue, scratch.data(), plane);
+      for (float* channel : {red, green, blue}) blend_with_grey(channel, scratch.data(), plane, factor);
+      return;
+    case RandAugmentOp::contrast: {
+      scratch.resize(plane);
+      grey_levels(red, green, blue, scratch.data(), plane);
+      const float mean = static_cast<float>(sum_in_double(scratch.data(), plane) / static_cast<double>(plane));
+      blend_with_constant(image, 3 * plane, mean, factor);
+      return;
+    }
+    case RandAugmentOp::sharpness:
+      scratch.resize(plane);
+      for (float* channel : {red, green, blue}) {
+        std::copy(channel, channel + plane, scratch.begin());
+        sharpen_plane(channel, scratch.data(), height, width, factor);
+      }
+      return;
+    case RandAugmentOp::posterize: {
+      const int bits = 8 - static_cast<int>(std::lround(4 * strength));
+      posterize_plane(image, 3 * plane, static_cast<float>(std::ldexp(1.0, 8 - bits)));
+      return;
+    }
+    case RandAugmentOp::solarize:
+      solarize_plane(image, 3 * plane, static_cast<float>(1 - strength));
+      return;
+    case RandAugmentOp::autocontrast:
+      for (float* channel : {red, green, blue}) {
+        float low, high;
+        plane_range(channel, plane, low, high);
+        const float spread = high - low;
+        stretch_plane(channel, plane, spread <= 0 ? 0.0f : low, spread <= 0 ? 1.0f : 1 / spread);
+      }
+      return;
+    case RandAugmentOp::equalize:
+      for (float* channel : {red, green, blue}) equalize_plane(channel, plane, levels);
+      return;
+    default:
+      return;
+  }
+}
 
 std::array<double, 6> randaugment_inverse_map(const RandAugmentChoice& choice, double magnitude) {
   const double strength = choice.sign * magnitude / 30;

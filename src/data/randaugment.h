@@ -50,6 +50,11 @@ std::array<double, 6> randaugment_inverse_map(const RandAugmentChoice& choice, d
 void apply_randaugment_pixel_ops(torch::Tensor& images, const std::vector<RandAugmentChoice>& choices,
                                  double magnitude);
 
+// The pixel op of one sample on the CPU, in place: image float [3,H,W] planes in [0,1]. The same arithmetic
+// as apply_randaugment_pixel_ops, clamp included; make_view's CPU path runs it per sample, in cache.
+void apply_randaugment_pixel_op_cpu(float* image, int64_t height, int64_t width, const RandAugmentChoice& choice,
+                                    double magnitude);
+
 // Runs `op` on images[samples] only and writes the result back, so an op costs in proportion to the samples
 // that drew it; the whole batch is passed through without copies when every sample is selected.
 void apply_to_samples(torch::Tensor& images, const std::vector<int64_t>& samples,

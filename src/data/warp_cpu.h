@@ -1,7 +1,6 @@
-// The CPU geometry step of the training and eval views: one pass that reads a batch's uint8 pixels and
-// writes the warped float views, for the same result as the tensor path (area pre-downscale + grid_sample)
-// that CUDA devices run. On the CPU that path converted the whole padded batch to float and built a
-// sampling grid in memory before grid_sample read it back, which made it the loader's bottleneck.
+// The geometry step of make_view on the CPU: a per-sample warp that reads a batch's uint8 pixels and writes
+// float planes, for the same result as the tensor path (area pre-downscale + grid_sample) that CUDA devices
+// run. The steps after it are in view_cpu.h.
 #pragma once
 #include <torch/torch.h>
 
@@ -25,13 +24,21 @@ struct WarpSample {
   int factor = 1;                  // area-averaging factor applied before bilinear sampling (>= 1)
 };
 
-// Warps every image of a CPU batch. pixels: uint8 [B,Hmax,Wmax,3], contiguous, each image at the top-left.
-// Returns float [B,3,S,S] in [0,1].
+// Warps one image into out: float [3,S,S] planes in [0,1]. image: the sample's uint8 rows, interleaved RGB,
+// row_stride bytes apart.
 //
-// Per sample, the source is area-averaged by `factor` (f x f blocks, partial blocks at the right and bottom
-// dropped, like avg_pool2d), then each output pixel centre (2j+1)/S - 1 is mapped by the affine to source
-// pixel coordinates (pixel k covers [k, k+1)), rounded to 1/kPositionSteps pixel, clamped to the
-// downscaled image's pixel centres and sampled bilinearly. Samples run in parallel on the intra-op threads.
+// The source is area-averaged by `factor` (f x f blocks, partial blocks at the right and bottom dropped,
+// like avg_pool2d), then each output pixel centre (2j+1)/S - 1 is mapped by the affine to source pixel
+// coordinates (pixel k covers [k, k+1)), rounded to 1/kPositionSteps pixel, clamped to the downscaled
+// image's pixel centres and sampled bilinearly. Thread-safe (scratch is per thread).
+void warp_image(const uint8_t* image, int64_t row_stride, const WarpSample& sample, int side, float* out);
+
+// Tests: true makes the warp use its portable loops instead of the hand-vectorised x86 (AVX2) ones, so the
+// two can be compared; the results are meant to be bitwise equal.
+void use_portable_kernels(bool portable);
+
+// warp_image for every image of a CPU batch. pixels: uint8 [B,Hmax,Wmax,3], contiguous, each image at the
+// top-left. Returns float [B,3,S,S] in [0,1]; samples run in parallel on the intra-op threads.
 torch::Tensor warp_cpu(const torch::Tensor& pixels, const std::vector<WarpSample>& samples, int side);
 
 // The geometry step of make_view alone: float [B,3,S,S] in [0,1], on the CPU. native_cpu_warp picks
