@@ -20,7 +20,9 @@ samples=${3:-200}
 data=../shared/data/trashnet
 split=$data/splits/seed0.csv
 peer=../shared/bench/peer.py
-export OMP_WAIT_POLICY=PASSIVE
+# Both run with the OpenMP wait policy they choose themselves (trashcl predict and PyTorch: libgomp's default,
+# spin briefly then sleep), so no OMP_WAIT_POLICY here.
+unset OMP_WAIT_POLICY
 
 echo "# $(date -u +%Y-%m-%d) $(uname -m), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)," \
   "$threads threads, $samples samples, load average $(cut -d' ' -f1-3 /proc/loadavg)"

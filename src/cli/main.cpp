@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 #include <iostream>
+#include <string>
 
 #include "cli/commands.h"
 #include "common/error.h"
@@ -14,9 +15,16 @@ namespace {
 
 // OpenMP threads that spin while they wait for work take the cores from the loader, decoder and HTTP threads
 // that run beside them (training ran 2-4x slower on 2 cores). The runtime reads OMP_WAIT_POLICY once, when it
-// is loaded, so when the user has not chosen a policy the process starts itself again with PASSIVE.
-void use_passive_openmp_waits(char** argv) {
-  if (std::getenv("OMP_WAIT_POLICY") != nullptr) return;
+// is loaded, so when the user has not chosen a policy the process starts itself again with PASSIVE. Commands
+// that decode and then run the model one batch after another, with nothing beside them, keep the runtime's
+// default (spin briefly, then sleep): single-image predict answered ~15% sooner with it.
+bool runs_the_model_alone(int argc, char** argv) {
+  const std::string command = argc > 1 ? argv[1] : "", stage = argc > 2 ? argv[2] : "";
+  return command == "predict" || command == "search" || (command == "bench" && stage == "predict");
+}
+
+void use_passive_openmp_waits(int argc, char** argv) {
+  if (std::getenv("OMP_WAIT_POLICY") != nullptr || runs_the_model_alone(argc, argv)) return;
   setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
   execv("/proc/self/exe", argv);  // returns only on failure: carry on with the runtime's default policy
 }
@@ -24,7 +32,7 @@ void use_passive_openmp_waits(char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  use_passive_openmp_waits(argv);
+  use_passive_openmp_waits(argc, argv);
   spdlog::set_default_logger(spdlog::stderr_color_mt("trashcl"));
   spdlog::set_pattern("%^%l%$: %v");
 
