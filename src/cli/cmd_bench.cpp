@@ -28,6 +28,7 @@
 #include "train/bins.h"
 #include "train/checkpoint.h"
 #include "train/evaluate.h"
+#include "train/optimizer.h"
 #include "train/options.h"
 #include "train/precision.h"
 
@@ -163,8 +164,9 @@ nlohmann::json bench_train(const BenchOptions& options) {
   ContrastiveClassifier model(model_options(config, prior));
   model->to(device);
   model->train();
-  torch::optim::SGD optimizer(model->trainable_parameters(),
-                              torch::optim::SGDOptions(config.lr).momentum(config.sgd_momentum).weight_decay(config.weight_decay));
+  const std::unique_ptr<torch::optim::SGD> sgd = make_optimizer(model, config, config.lr);
+  torch::optim::SGD& optimizer = *sgd;
+  set_learning_rate(optimizer, config.lr, config.head_lr_scale);
   std::unique_ptr<BatchLoader> loader;
   if (cache) {
     LoaderOptions loader_options;

@@ -38,6 +38,7 @@ struct Config {
   std::string decoder_memory = "spatial";
   int decoder_width = 256;
   bool learnable_queries = false;
+  double decoder_query_std = 0.0625;
   bool momentum = true;
   double moco_m = 0.99;
   int queue_size = 1024;
@@ -49,12 +50,14 @@ struct Config {
   std::string positive_weighting = "fixed_total";
   double alpha_total = 1.0;
   double label_smoothing = 0.0;
+  std::string predict_prior = "train";
   double lambda_q = 0.05;
   std::string bins;
   // ---- training ------------------------------------------------------------------------------------
   int epochs = 100;
   int batch_size = 128;
   double lr = 0.05;
+  double head_lr_scale = 1.0;
   double weight_decay = 5e-4;
   double sgd_momentum = 0.9;
   double warmup_epochs = 5;

@@ -30,6 +30,7 @@ InferenceModel::InferenceModel(ContrastiveClassifier model, const InferenceOptio
   spatial_memory_ = encoder->options().spatial_memory;
   decoder_ = named_child<GroupDecoderImpl>(*model_, "decoder");
   classifier_ = named_child<torch::nn::LinearImpl>(*model_, "classifier");
+  prediction_offset_ = model_->prediction_offset().to(device_);
   if (!backbone_ || (!decoder_ && !classifier_)) {
     throw UserError("inference: the model has no backbone or no classification head it knows (decoder or linear)");
   }
@@ -40,8 +41,9 @@ InferenceModel::InferenceModel(ContrastiveClassifier model, const InferenceOptio
 std::string InferenceModel::backbone_path() const { return fused_ ? layout_name(fused_->layout()) : "module"; }
 
 torch::Tensor InferenceModel::head(const torch::Tensor& features, const torch::Tensor& tokens) const {
-  return decoder_ ? decoder_->forward(tokens)          // [B,N]
-                  : classifier_->forward(features);    // [B,N]
+  const torch::Tensor z = decoder_ ? decoder_->forward(tokens)          // [B,N]
+                                  : classifier_->forward(features);    // [B,N]
+  return z + prediction_offset_;                                        // [B,N]
 }
 
 BatchOutputs InferenceModel::forward(const torch::Tensor& images, bool flip_test) const {  // images: [B,3,S,S]

@@ -50,6 +50,7 @@ class InferenceModel {
   bool spatial_memory_ = false;
   std::shared_ptr<GroupDecoderImpl> decoder_;             // head = decoder, or
   std::shared_ptr<torch::nn::LinearImpl> classifier_;     // head = linear
+  torch::Tensor prediction_offset_;                       // [N] on device_, ContrastiveClassifier::prediction_offset
   int64_t folded_pairs_ = 0;
 };
 

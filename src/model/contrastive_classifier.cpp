@@ -32,8 +32,13 @@ torch::Tensor ContrastiveClassifierImpl::head(const EncoderOutput& encoded) {
                              : decoder_->forward(encoded.tokens);      // [B,N]
 }
 
+torch::Tensor ContrastiveClassifierImpl::prediction_offset() const {
+  const bool natural = options_.loss == "paco" && options_.predict_prior == "train";
+  return natural ? log_prior_ : torch::zeros_like(log_prior_);  // [N]
+}
+
 torch::Tensor ContrastiveClassifierImpl::forward_logits(const torch::Tensor& images) {
-  return head(encoder_->forward(images));  // [B,N]
+  return head(encoder_->forward(images)) + prediction_offset();  // [B,N]
 }
 
 torch::Tensor ContrastiveClassifierImpl::hash_code(const torch::Tensor& images) {
@@ -60,6 +65,10 @@ std::vector<torch::Tensor> ContrastiveClassifierImpl::trainable_parameters() {
     if (parameter.requires_grad()) out.push_back(parameter);
   }
   return out;
+}
+
+std::vector<torch::Tensor> ContrastiveClassifierImpl::head_parameters() {
+  return decoder_.is_empty() ? classifier_->parameters() : decoder_->parameters();
 }
 
 void ContrastiveClassifierImpl::check_batch(const torch::Tensor& anchor, const torch::Tensor& positive,

@@ -47,12 +47,17 @@ class ContrastiveClassifierImpl : public torch::nn::Module {
   void set_step(int64_t step);
   // Parameters the optimizer should see (the key encoder's are excluded).
   std::vector<torch::Tensor> trainable_parameters();
+  // The class head's parameters (the group decoder's or the linear classifier's), a subset of the above.
+  std::vector<torch::Tensor> head_parameters();
 
   const ModelOptions& options() const { return options_; }
   Encoder& encoder() { return encoder_; }
   bool has_momentum() const { return !momentum_.is_empty(); }
   MomentumContrast& momentum() { return momentum_; }
   const torch::Tensor& log_prior() const { return log_prior_; }
+  // What prediction adds to the head's logits z: log(pi) [N] for loss = paco with predict_prior = train,
+  // else zeros [N] (see ModelOptions::predict_prior).
+  torch::Tensor prediction_offset() const;
 
  private:
   torch::Tensor head(const EncoderOutput& encoded);  // -> z [B,N]

@@ -19,6 +19,9 @@ void validate(const GroupDecoderOptions& options) {
   require_positive(options.width, "decoder_width");
   require_positive(options.hidden, "decoder_hidden");
   require_positive(options.max_queries, "decoder_max_queries");
+  if (!(options.query_std > 0.0)) {
+    throw UserError("decoder_query_std = " + std::to_string(options.query_std) + " must be positive; use 0.0625");
+  }
   if (options.dropout < 0.0 || options.dropout >= 1.0) {
     throw UserError("decoder_dropout = " + std::to_string(options.dropout) + " must be in [0, 1); use 0.1");
   }
@@ -32,7 +35,7 @@ GroupDecoderImpl::GroupDecoderImpl(const GroupDecoderOptions& options) : options
   num_queries_ = std::min(classes, options.max_queries);
   group_size_ = (classes + num_queries_ - 1) / num_queries_;
   embed_ = register_module("embed", torch::nn::Linear(options.input_dim, width));
-  auto queries = torch::randn({num_queries_, width});  // ML-Decoder: N(0,1) query embeddings
+  auto queries = torch::randn({num_queries_, width}) * options.query_std;  // [K_g,D]
   queries_ = options.learnable_queries ? register_parameter("queries", queries) : register_buffer("queries", queries);
   attention_ = register_module("attention", CrossAttention(width, options.heads));
   norm1_ = register_module("norm1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({width})));

@@ -17,6 +17,7 @@ struct GroupDecoderOptions {
   double dropout = 0.1;             // on the attention output and in the feed-forward, training only
   int64_t max_queries = 100;        // K_g = min(N, max_queries) query vectors
   bool learnable_queries = false;   // queries as a parameter; false: a fixed random buffer (ML-Decoder)
+  double query_std = 0.0625;        // the queries start as N(0, query_std^2); 1/sqrt(256) (ML-Decoder: 1)
 };
 
 // memory = ReLU(Linear_{input->D}(tokens))                         [B,T,D]

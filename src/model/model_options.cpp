@@ -28,6 +28,7 @@ void validate(const ModelOptions& options) {
   require_one_of("head", options.head, {"decoder", "linear"});
   require_one_of("decoder_memory", options.decoder_memory, {"codes", "spatial"});
   require_one_of("loss", options.loss, {"paco", "ce", "supcon"});
+  require_one_of("predict_prior", options.predict_prior, {"train", "uniform"});
   require_one_of("positive_weighting", options.positive_weighting, {"per_sample", "fixed_total"});
   require_positive("hash_bits", options.hash_bits, "use 64");
   require_positive("embed_dim", options.embed_dim, "use 128");
@@ -85,6 +86,7 @@ GroupDecoderOptions decoder_options(const ModelOptions& options, int64_t input_d
   out.dropout = options.decoder_dropout;
   out.max_queries = options.decoder_max_queries;
   out.learnable_queries = options.decoder_learnable_queries;
+  out.query_std = options.decoder_query_std;
   return out;
 }
 

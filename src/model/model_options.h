@@ -22,6 +22,7 @@ struct ModelOptions {
   double decoder_dropout = 0.1;            // decoder dropout, training only
   int64_t decoder_max_queries = 100;       // K_g = min(N, this)
   bool decoder_learnable_queries = false;  // learn the queries instead of fixing them at random
+  double decoder_query_std = 0.0625;       // standard deviation of the random queries (ML-Decoder: 1; see docs/model.md)
   std::string decoder_memory = "spatial";  // codes ([h3,h4,h5,u], 4 tokens) | spatial (per-position + u)
   int64_t embed_dim = 128;                 // d of the projection head
   int64_t projection_hidden = 512;         // hidden width of the projection MLP
@@ -38,6 +39,10 @@ struct ModelOptions {
   std::string positive_weighting = "fixed_total";  // per_sample | fixed_total (see docs/model.md)
   double alpha_total = 1.0;                // fixed_total: total weight of an anchor's sample positives
   double label_smoothing = 0.0;            // cross-entropy label smoothing (ce and supcon)
+  // PaCo trains the class-centre logits as z + log(pi), so z alone scores every class as equally likely.
+  // train: predict with z + log(pi), the training frequencies (best top-1 when new photos come in those
+  // proportions); uniform: predict with z (balanced; better recall on rare classes). No effect for ce/supcon.
+  std::string predict_prior = "train";
   double lambda_q = 0.05;                  // weight of the quantisation loss (features = hash)
   std::vector<double> class_prior;         // training-set class frequencies pi [N]; empty: uniform
 };

@@ -34,6 +34,7 @@ ModelOptions model_options(const Config& config, const std::vector<double>& clas
   options.decoder_memory = config.decoder_memory;
   options.decoder_width = config.decoder_width;
   options.decoder_learnable_queries = config.learnable_queries;
+  options.decoder_query_std = config.decoder_query_std;
   options.momentum = config.momentum;
   options.momentum_m = config.moco_m;
   options.queue_size = config.queue_size;
@@ -45,6 +46,7 @@ ModelOptions model_options(const Config& config, const std::vector<double>& clas
   options.positive_weighting = config.positive_weighting;
   options.alpha_total = config.alpha_total;
   options.label_smoothing = config.label_smoothing;
+  options.predict_prior = config.predict_prior;
   options.lambda_q = config.lambda_q;
   options.class_prior = class_prior;
   return options;

@@ -14,6 +14,7 @@
 #include "train/bins.h"
 #include "train/checkpoint.h"
 #include "train/evaluate.h"
+#include "train/optimizer.h"
 #include "train/options.h"
 #include "train/precision.h"
 #include "train/progress.h"
@@ -98,10 +99,6 @@ CheckpointMeta restore(const fs::path& checkpoint, ContrastiveClassifier& model,
   return stored.meta;
 }
 
-void set_learning_rate(torch::optim::SGD& optimizer, double lr) {
-  for (auto& group : optimizer.param_groups()) static_cast<torch::optim::SGDOptions&>(group.options()).lr(lr);
-}
-
 const char* kMetricsHeader =
     "epoch,step,loss,classification_loss,contrastive_loss,quantization_loss,lr,val_top1,val_macro_f1,img_per_s,"
     "data_wait_pct,epoch_seconds\n";
@@ -137,9 +134,8 @@ TrainSummary train(Config config, const fs::path& run_dir, bool resume) {
   ContrastiveClassifier model(model_config);
   model->to(device);
   const double peak_lr = config.lr * config.batch_size / 128.0;  // linear scaling rule
-  torch::optim::SGD optimizer(model->trainable_parameters(), torch::optim::SGDOptions(peak_lr)
-                                                                 .momentum(config.sgd_momentum)
-                                                                 .weight_decay(config.weight_decay));
+  const std::unique_ptr<torch::optim::SGD> sgd = make_optimizer(model, config, peak_lr);
+  torch::optim::SGD& optimizer = *sgd;
   LoaderOptions loader_options;
   loader_options.batch_size = config.batch_size;
   loader_options.drop_last = training_images > config.batch_size;  // batch norm and the queue want full batches
@@ -202,7 +198,7 @@ TrainSummary train(Config config, const fs::path& run_dir, bool resume) {
       augment_seconds += seconds_since(augment_start);
 
       lr = learning_rate_at(meta.step, warmup_steps, total_steps, peak_lr);
-      set_learning_rate(optimizer, lr);
+      set_learning_rate(optimizer, lr, config.head_lr_scale);
       model->set_step(meta.step);
       LossTerms terms;
       {

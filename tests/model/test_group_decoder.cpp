@@ -78,6 +78,20 @@ TEST(Decoder, QueriesAreABufferUnlessLearnable) {
   EXPECT_EQ(parameter_count(*learnable), parameter_count(*fixed) + 4 * 32);
 }
 
+TEST(Decoder, QueriesAreDrawnWithTheConfiguredDeviation) {
+  torch::manual_seed(0);
+  auto options = small_decoder(250);  // 100 queries x 32 = 3,200 draws
+  options.query_std = 1.0;            // ML-Decoder's
+  GroupDecoder standard(options);
+  options.query_std = 0.125;
+  GroupDecoder narrow(options);
+  const auto deviation = [](GroupDecoder& decoder) {
+    return decoder->named_buffers().find("queries")->std().item<double>();
+  };
+  EXPECT_NEAR(deviation(standard), 1.0, 0.05);
+  EXPECT_NEAR(deviation(narrow), 0.125, 0.00625);
+}
+
 TEST(Decoder, ParametersGrowLinearlyInClasses) {
   // Up to 100 classes every class adds one D-vector and one bias; past it, every class adds D weights.
   const auto count = [](int64_t classes) { return parameter_count(*GroupDecoder(small_decoder(classes))); };

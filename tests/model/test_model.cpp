@@ -101,6 +101,26 @@ TEST(Model, HashCodesAndTrainableParameters) {
   EXPECT_THROW(ContrastiveClassifier(options)->hash_code(torch::randn({2, 3, 32, 32})), UserError);
 }
 
+// PaCo trains z + log(pi); predict_prior = train adds log(pi) back at prediction, uniform leaves z.
+TEST(Model, PredictPriorAddsTheTrainingLogPriorOnlyForPaco) {
+  auto logits_with = [](const std::string& loss, const std::string& predict_prior) {
+    torch::manual_seed(5);
+    auto options = tiny_model_options(3);
+    options.loss = loss;
+    options.momentum = false;
+    options.class_prior = {0.6, 0.3, 0.1};
+    options.predict_prior = predict_prior;
+    ContrastiveClassifier model(options);
+    model->eval();
+    torch::manual_seed(6);
+    return model->forward_logits(torch::randn({2, 3, 32, 32})).detach();  // [2,3]
+  };
+  const auto log_prior = torch::tensor({0.6, 0.3, 0.1}).log();  // [3]
+  const auto natural = logits_with("paco", "train"), balanced = logits_with("paco", "uniform");
+  EXPECT_TRUE(torch::allclose(natural - balanced, log_prior.unsqueeze(0).expand({2, 3}), 1e-5, 1e-5));
+  EXPECT_TRUE(torch::equal(logits_with("ce", "train"), logits_with("ce", "uniform")));
+}
+
 TEST(Model, CheckpointHoldsQueueLogPriorAndBeta) {
   auto options = tiny_model_options(3);
   options.class_prior = {2.0, 1.0, 1.0};  // counts are normalised
@@ -137,6 +157,12 @@ TEST(Model, RejectsInvalidOptionsNamingTheOption) {
   options = tiny_model_options(3);
   options.backbone = "vgg";
   EXPECT_NE(message(options).find("vgg"), std::string::npos);
+  options = tiny_model_options(3);
+  options.predict_prior = "balanced";
+  EXPECT_NE(message(options).find("predict_prior"), std::string::npos);
+  options = tiny_model_options(3);
+  options.decoder_query_std = 0;
+  EXPECT_NE(message(options).find("decoder_query_std"), std::string::npos);
 
   options = tiny_model_options(3);
   options.queue_size = 2;
