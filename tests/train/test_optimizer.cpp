@@ -2,20 +2,14 @@
 #include <gtest/gtest.h>
 
 #include "model/contrastive_classifier.h"
+#include "model/model_testing.h"
 #include "train/optimizer.h"
 
 namespace trashcl {
 namespace {
 
 ModelOptions tiny_model(const std::string& head) {
-  ModelOptions options;
-  options.backbone = "tiny";
-  options.num_classes = 4;
-  options.hash_bits = 16;
-  options.decoder_width = 32;
-  options.decoder_heads = 4;
-  options.decoder_hidden = 64;
-  options.queue_size = 16;
+  ModelOptions options = testing::tiny_model_options(4);
   options.head = head;
   options.loss = "ce";
   options.momentum = false;
