@@ -78,6 +78,9 @@ void validate_config(const Config& config) {
   require(config.batch_size >= 2, fmt::format("--batch-size {}: must be at least 2 (batch norm needs two images)", config.batch_size));
   require(config.lr > 0, "--lr: must be positive");
   require(config.head_lr_scale > 0, "--head-lr-scale: must be positive");
+  require(config.decoder_query_std > 0, "--decoder-query-std: must be positive (0.0625 by default)");
+  require(config.predict_prior == "train" || config.predict_prior == "uniform",
+          fmt::format("--predict-prior '{}': use train or uniform", config.predict_prior));
   require(config.weight_decay >= 0 && config.grad_clip >= 0 && config.warmup_epochs >= 0,
           "--weight-decay, --grad-clip and --warmup-epochs: must not be negative");
   require(config.max_steps >= 0, "--max-steps: must not be negative (0: no limit)");

@@ -67,5 +67,20 @@ TEST(CliTrain, TrainEvalPredictFollowTheContract) {
   EXPECT_NE(missing.err.find("nope.ckpt"), std::string::npos) << missing.err;
 }
 
+// Bad option values stop train before any data is read, naming the flag and what it accepts.
+TEST(CliTrain, RejectsBadModelOptionsNamingTheFlag) {
+  TempDir dir;
+  const std::string data = shell_quote((dir / "none").string());
+  const auto prior = run_trashcl("train --data " + data + " --predict-prior natural");
+  EXPECT_EQ(prior.exit_code, 1);
+  EXPECT_NE(prior.err.find("--predict-prior 'natural': use train or uniform"), std::string::npos) << prior.err;
+  const auto queries = run_trashcl("train --data " + data + " --decoder-query-std 0");
+  EXPECT_EQ(queries.exit_code, 1);
+  EXPECT_NE(queries.err.find("--decoder-query-std"), std::string::npos) << queries.err;
+  const auto head = run_trashcl("train --data " + data + " --head-lr-scale -1");
+  EXPECT_EQ(head.exit_code, 1);
+  EXPECT_NE(head.err.find("--head-lr-scale"), std::string::npos) << head.err;
+}
+
 }  // namespace
 }  // namespace trashcl
