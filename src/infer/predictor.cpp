@@ -5,24 +5,10 @@
 #include <algorithm>
 
 #include "model/binary_code.h"
+#include "model/copy_model.h"
 #include "train/options.h"
 
 namespace trashcl {
-namespace {
-
-// A model of the same options with the same parameters and buffers, so folding the copy leaves `source` alone.
-ContrastiveClassifier copy_model(const ContrastiveClassifier& source) {
-  ContrastiveClassifier copy(source->options());
-  torch::NoGradGuard no_grad;
-  const auto parameters = source->named_parameters();
-  for (auto& item : copy->named_parameters()) item.value().copy_(parameters[item.key()]);
-  const auto buffers = source->named_buffers();
-  for (auto& item : copy->named_buffers()) item.value().copy_(buffers[item.key()]);
-  return copy;
-}
-
-}  // namespace
-
 Predictor::Predictor(const std::filesystem::path& checkpoint, torch::Device device)
     : Predictor(checkpoint, device, PredictorOptions{}) {}
 

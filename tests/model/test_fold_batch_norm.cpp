@@ -5,6 +5,7 @@
 
 #include "model/backbone.h"
 #include "model/contrastive_classifier.h"
+#include "model/copy_model.h"
 #include "model/fold_batch_norm.h"
 #include "model_testing.h"
 
@@ -24,16 +25,6 @@ void randomise_batch_norms(torch::nn::Module& module, uint64_t seed) {
       norm->running_var.uniform_(0.5, 2.0);
     }
   }
-}
-
-ContrastiveClassifier copy_of(const ContrastiveClassifier& source) {
-  ContrastiveClassifier copy(source->options());
-  torch::NoGradGuard no_grad;
-  const auto parameters = source->named_parameters();
-  for (auto& item : copy->named_parameters()) item.value().copy_(parameters[item.key()]);
-  const auto buffers = source->named_buffers();
-  for (auto& item : copy->named_buffers()) item.value().copy_(buffers[item.key()]);
-  return copy;
 }
 
 int64_t count_batch_norms(torch::nn::Module& module) {
@@ -64,7 +55,7 @@ TEST_P(FoldEveryBackbone, FoldedModelGivesTheSameLogitsAndCodes) {
   torch::NoGradGuard no_grad;
   const auto logits = model->forward_logits(images), codes = model->hash_code(images);  // [B,N], [B,L]
 
-  ContrastiveClassifier folded = copy_of(model);
+  ContrastiveClassifier folded = copy_model(model);
   const int64_t norms = count_batch_norms(*folded);
   ASSERT_GT(norms, 0);
   EXPECT_EQ(fold_batch_norm(*folded), norms) << "every BatchNorm2d of " << backbone << " follows a conv";
