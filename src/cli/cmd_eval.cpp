@@ -24,6 +24,7 @@ struct Options {
   std::string model, data, split, subset = "test", device = "cpu";
   int threads = 0;
   bool json = false;
+  LoadOverrides load;
 };
 
 nlohmann::json report_json(const ClassificationReport& report, const std::vector<std::string>& names) {
@@ -63,7 +64,7 @@ void print_table(const ClassificationReport& report, const std::vector<std::stri
 void run_eval(const Options& options) {
   set_compute_threads(options.threads);
   const torch::Device device(options.device);
-  LoadedModel loaded = load_checkpoint(options.model, device);
+  LoadedModel loaded = load_checkpoint(options.model, device, options.load);
   Dataset dataset = options.split.empty() ? list_image_folder(options.data)
                                           : dataset_from_split(options.data, read_split_csv(options.split), options.subset);
   if (dataset.class_names != loaded.meta.class_names) {
@@ -108,6 +109,7 @@ void add_eval_command(CLI::App& app) {
   command->add_option("--subset", options->subset, "which split of the manifest")->capture_default_str()->check(CLI::IsMember({"train", "val", "test"}));
   command->add_option("--device", options->device, "cpu or cuda")->capture_default_str();
   command->add_option("--threads", options->threads, "intra-op threads (0: one per core)")->capture_default_str();
+  add_predict_prior_option(*command, options->load.predict_prior);
   command->add_flag("--json", options->json, "one JSON document on stdout (keys top1, macro_f1, per_class, confusion)");
   command->callback([options] { run_eval(*options); });
 }

@@ -16,11 +16,12 @@ struct Options {
   std::string model, format = "json", device = "cpu";
   int top_k = 3, threads = 0;
   std::vector<std::string> paths;
+  PredictorOptions predictor;
 };
 
 void run_predict(const Options& options) {
   set_compute_threads(options.threads);
-  Predictor predictor(options.model, torch::Device(options.device));
+  Predictor predictor(options.model, torch::Device(options.device), options.predictor);
   if (options.format == "csv") {
     std::cout << "path,class,prob,bin,hash,error\n";
   }
@@ -62,6 +63,7 @@ void add_predict_command(CLI::App& app) {
   command->add_option("--format", options->format, "json (JSON lines) or csv")->capture_default_str()->check(CLI::IsMember({"json", "csv"}));
   command->add_option("--device", options->device, "cpu or cuda")->capture_default_str();
   command->add_option("--threads", options->threads, "intra-op threads (0: one per core)")->capture_default_str();
+  add_predict_prior_option(*command, options->predictor.load.predict_prior);
   command->add_option("paths", options->paths, "image files")->required();
   command->callback([options] { run_predict(*options); });
 }

@@ -2,6 +2,9 @@
 #pragma once
 #include <CLI/CLI.hpp>
 
+#include <optional>
+#include <string>
+
 namespace trashcl {
 
 void add_split_command(CLI::App& app);
@@ -18,5 +21,8 @@ void add_search_command(CLI::App& app);
 
 // Intra-op threads for tensor math: `requested`, or one per core when 0.
 void set_compute_threads(int requested);
+
+// --predict-prior for the commands that use a trained model: sets `predict_prior` when given.
+void add_predict_prior_option(CLI::App& command, std::optional<std::string>& predict_prior);
 
 }  // namespace trashcl

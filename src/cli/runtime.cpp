@@ -12,4 +12,13 @@ void set_compute_threads(int requested) {
   at::set_num_threads(threads);
 }
 
+void add_predict_prior_option(CLI::App& command, std::optional<std::string>& predict_prior) {
+  command
+      .add_option_function<std::string>(
+          "--predict-prior", [&predict_prior](const std::string& prior) { predict_prior = prior; },
+          "PaCo models: weigh classes by their training frequency (train) or equally (uniform); default: the "
+          "model's predict_prior")
+      ->check(CLI::IsMember({"train", "uniform"}));
+}
+
 }  // namespace trashcl

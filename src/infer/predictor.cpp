@@ -13,7 +13,7 @@ Predictor::Predictor(const std::filesystem::path& checkpoint, torch::Device devi
     : Predictor(checkpoint, device, PredictorOptions{}) {}
 
 Predictor::Predictor(const std::filesystem::path& checkpoint, torch::Device device, const PredictorOptions& options)
-    : loaded_(load_checkpoint(checkpoint, device)) {
+    : loaded_(load_checkpoint(checkpoint, device, options.load)) {
   prepare(device, options);
 }
 

@@ -31,6 +31,7 @@ struct Prediction {
 // The defaults are the fast path; the switches exist to measure it against the plain module forward.
 struct PredictorOptions : InferenceOptions {
   std::optional<bool> flip_test;  // unset: the model's own config (flip_test key)
+  LoadOverrides load;             // applied when the predictor loads a checkpoint file (predict_prior)
 };
 
 class Predictor {

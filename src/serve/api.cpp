@@ -144,6 +144,7 @@ nlohmann::json model_json(const ServeState& state) {
           {"image_size", meta.image_size},
           {"hash_bits", state.predictor.hash_bits()},
           {"backbone", state.predictor.config().backbone},
+          {"predict_prior", state.predictor.config().predict_prior},
           {"format_version", meta.format_version},
           {"step", meta.step},
           {"trashcl_version", TRASHCL_VERSION},

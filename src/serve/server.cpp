@@ -38,7 +38,9 @@ Predictor load_predictor(const ServeOptions& options) {
     throw UserError(fmt::format("--device {}: use cpu or cuda", options.device));
   }
   try {
-    return Predictor(options.model, device);
+    PredictorOptions predictor_options;
+    predictor_options.load.predict_prior = options.predict_prior;
+    return Predictor(options.model, device, predictor_options);
   } catch (const c10::Error& error) {  // e.g. cuda with a CPU-only LibTorch
     throw UserError(fmt::format("{}: cannot run the model on --device {}: {}", options.model, options.device,
                                 error.what_without_backtrace()));

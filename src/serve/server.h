@@ -2,6 +2,7 @@
 // the web page. Endpoints, limits and batching: docs/serving.md.
 #pragma once
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace trashcl {
@@ -17,6 +18,7 @@ struct ServeOptions {
   int max_wait_ms = 5;             // how long a request waits for others to batch with
   int max_body_mb = 16;            // larger request bodies get 413
   int workers = 8;                 // HTTP worker threads = connections served at once
+  std::optional<std::string> predict_prior;  // unset: the model's own (Config::predict_prior)
 };
 
 class Server {

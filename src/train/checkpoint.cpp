@@ -68,7 +68,8 @@ void save_checkpoint(const std::filesystem::path& path, ContrastiveClassifier& m
   }
 }
 
-LoadedModel load_checkpoint(const std::filesystem::path& path, const torch::Device& device) {
+LoadedModel load_checkpoint(const std::filesystem::path& path, const torch::Device& device,
+                            const LoadOverrides& overrides) {
   if (!std::filesystem::is_regular_file(path)) {
     throw UserError(fmt::format("{}: no such checkpoint (train one with `trashcl train --out RUN_DIR`)", path.string()));
   }
@@ -101,6 +102,7 @@ LoadedModel load_checkpoint(const std::filesystem::path& path, const torch::Devi
     archive.try_read("cpu_rng_state", meta.cpu_rng_state);
 
     apply_config_text(meta.config_toml, path.string() + " (stored config)", loaded.config);
+    if (overrides.predict_prior) loaded.config.predict_prior = *overrides.predict_prior;
     std::vector<double> prior;
     int64_t total = 0;
     for (int64_t count : meta.train_class_counts) total += count;

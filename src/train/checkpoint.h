@@ -9,6 +9,7 @@
 #include <array>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -44,9 +45,15 @@ struct LoadedModel {
   ContrastiveClassifier model{nullptr};
 };
 
-// Rebuilds the model from the stored config and loads its weights onto `device`. Throws UserError naming
-// the file for a missing, corrupt, foreign or newer-format checkpoint.
-LoadedModel load_checkpoint(const std::filesystem::path& path, const torch::Device& device);
+// What a trained model may be used with other than the config it was trained with. Unset: the stored value.
+struct LoadOverrides {
+  std::optional<std::string> predict_prior;  // train or uniform (Config::predict_prior): needs no retraining
+};
+
+// Rebuilds the model from the stored config (with `overrides` applied) and loads its weights onto `device`.
+// Throws UserError naming the file for a missing, corrupt, foreign or newer-format checkpoint.
+LoadedModel load_checkpoint(const std::filesystem::path& path, const torch::Device& device,
+                            const LoadOverrides& overrides = {});
 
 // Restores the optimizer state saved with the checkpoint (for --resume).
 void load_optimizer_state(const std::filesystem::path& path, torch::optim::Optimizer& optimizer);

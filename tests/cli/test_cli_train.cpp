@@ -35,6 +35,10 @@ TEST(CliTrain, TrainEvalPredictFollowTheContract) {
   EXPECT_EQ(report["per_class"].size(), 3u);
   EXPECT_EQ(report["confusion"].size(), 3u);
   EXPECT_TRUE(std::filesystem::exists(dir / "run/report.html"));
+  auto balanced = run_trashcl("eval --model " + shell_quote((dir / "run/best.ckpt").string()) + " --data " + data +
+                              " --split " + shell_quote((dir / "split.csv").string()) + " --predict-prior uniform --json");
+  ASSERT_EQ(balanced.exit_code, 0) << balanced.err;
+  EXPECT_EQ(nlohmann::json::parse(balanced.out)["confusion"].size(), 3u);
 
   testing::write_bytes(dir / "broken.jpg", "\xFF\xD8\xFF truncated");
   auto predicted = run_trashcl("predict --model " + shell_quote((dir / "run/best.ckpt").string()) + " --top-k 2 " +
@@ -65,6 +69,10 @@ TEST(CliTrain, TrainEvalPredictFollowTheContract) {
   auto missing = run_trashcl("predict --model " + shell_quote((dir / "nope.ckpt").string()) + " x.jpg");
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_NE(missing.err.find("nope.ckpt"), std::string::npos) << missing.err;
+  auto bad_prior = run_trashcl("predict --predict-prior natural --model " +
+                               shell_quote((dir / "run/best.ckpt").string()) + " x.jpg");
+  EXPECT_EQ(bad_prior.exit_code, 1);
+  EXPECT_NE(bad_prior.err.find("--predict-prior"), std::string::npos) << bad_prior.err;
 }
 
 // Bad option values stop train before any data is read, naming the flag and what it accepts.

@@ -45,6 +45,13 @@ void expect_error(const httplib::Result& result, int status, const std::string& 
   EXPECT_NE(body["error"].get<std::string>().find(needle), std::string::npos) << body;
 }
 
+TEST(ServeApi, PredictPriorChosenAtStartIsReported) {
+  ServeOptions options = tiny_serve_options(false);
+  options.predict_prior = "uniform";
+  RunningServer server(options);
+  EXPECT_EQ(json_of(server.client()->Get("/v1/model"))["predict_prior"], "uniform");
+}
+
 TEST(ServeApi, HealthModelAndClassify) {
   RunningServer server(tiny_serve_options(false));
   auto client = server.client();
@@ -60,6 +67,7 @@ TEST(ServeApi, HealthModelAndClassify) {
   EXPECT_EQ(info["image_size"], 32);
   EXPECT_EQ(info["hash_bits"], 16);
   EXPECT_EQ(info["format_version"], kCheckpointFormatVersion);
+  EXPECT_EQ(info["predict_prior"], "train");  // the model's own
   EXPECT_EQ(info["gallery"]["loaded"], false);
 
   auto multipart = post_image(*client, "/v1/classify?top_k=2", good_jpeg());

@@ -1,6 +1,7 @@
 // The Predictor's fast path (folded BN, fused backbone, one encoder pass) against training's infer_batch.
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -135,6 +136,32 @@ TEST(Predictor, FoldsACopyWhenTheCallerKeepsTheModelAndTheModelItselfWhenHandedO
   const auto* original = loaded.model.ptr().get();
   Predictor moved(std::move(loaded), torch::kCPU, PredictorOptions{});
   EXPECT_EQ(moved.model().ptr().get(), original);
+}
+
+// predict_prior is applied when the checkpoint is loaded: a PaCo model trained to predict with the training
+// prior predicts with balanced scores on request, without retraining, and the logits differ by log(pi).
+TEST(Predictor, PredictPriorCanBeChosenWhenLoading) {
+  LoadedModel loaded = random_model(small_config("tiny", false));  // paco, prior {0.5, 0.3, 0.2}
+  ASSERT_EQ(loaded.config.loss, "paco");
+  ASSERT_EQ(loaded.config.predict_prior, "train");
+  loaded.meta.config_toml = config_to_toml(loaded.config);
+  loaded.meta.train_class_counts = {50, 30, 20};
+  testing::TempDir dir;
+  const auto checkpoint = dir / "model.ckpt";
+  save_checkpoint(checkpoint, loaded.model, nullptr, loaded.meta);
+
+  const auto images = test_images();
+  auto logits_with = [&](const std::optional<std::string>& predict_prior, const std::string& expected) {
+    PredictorOptions options;
+    options.load.predict_prior = predict_prior;
+    Predictor predictor(checkpoint, torch::kCPU, options);
+    EXPECT_EQ(predictor.config().predict_prior, expected);
+    return predictor.forward(predictor.transform(pointers(images))).logits;  // [2,3]
+  };
+  const auto natural = logits_with(std::nullopt, "train"), balanced = logits_with("uniform", "uniform");
+  const auto log_prior = torch::tensor({0.5f, 0.3f, 0.2f}).log().unsqueeze(0).expand({2, 3});  // [2,3]
+  EXPECT_TRUE(torch::allclose(natural - balanced, log_prior, 1e-4, 1e-4)) << natural - balanced;
+  EXPECT_TRUE(torch::allclose(logits_with("train", "train"), natural));
 }
 
 TEST(Predictor, RecordsCarryTopClassesBinAndHash) {
