@@ -11,7 +11,8 @@
 # `trashcl predict` on the same file: decode, eval transform, one forward (--flip-test=false: the peer does not
 # average a mirror image), top-k, with the same model shape (--decoder-memory codes). The second trashcl line
 # is the model's own forward with its BatchNorms (no folding, no fused backbone): what folding and the fused
-# oneDNN path give.
+# oneDNN path give. The third is the int8 backbone (--int8-calibration, 64 TrashNet images set the activation
+# ranges; the model is random, so this line is about time only - docs/benchmarks.md measures int8 accuracy).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 trashcl=${1:-build}/trashcl
@@ -31,20 +32,24 @@ common=(bench predict --data "$data" --split "$split" --backbone resnet18 --imag
   --flip-test=false --threads "$threads" --steps "$samples" --warmup 3 --batch-size 32 --batch-steps 3 --json)
 fused=$("$trashcl" "${common[@]}")
 module=$("$trashcl" "${common[@]}" --fold-batch-norm=false --fuse-backbone=false)
+int8=$("$trashcl" "${common[@]}" --int8-calibration "$data")
 peer_result=$(/usr/bin/python3 "$peer" --data "$data" --split "$split" --mode paco --arch resnet18 --size 224 \
   --threads "$threads" --workers 0 --device cpu --predict-latency "$samples" | sed -n 's/^RESULT //p')
 
-/usr/bin/python3 - "$fused" "$module" "$peer_result" <<'EOF'
+/usr/bin/python3 - "$fused" "$module" "$int8" "$peer_result" <<'EOF'
 import json, sys
-fused, module, peer = (json.loads(text) for text in sys.argv[1:4])
+fused, module, int8, peer = (json.loads(text) for text in sys.argv[1:5])
 print(f"{'':34} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'model p50':>10} {'batch img/s':>12} {'RSS MiB':>8}")
-for name, r in ((f"trashcl ({fused['backbone_path']}, BN folded)", fused), ("trashcl (module forward, BN)", module)):
+for name, r in ((f"trashcl ({fused['backbone_path']}, BN folded)", fused), ("trashcl (module forward, BN)", module),
+                (f"trashcl ({int8['backbone_path']} backbone)", int8)):
     print(f"{name:34} {r['predict_ms_p50']:8.1f} {r['predict_ms_p90']:8.1f} {r['predict_ms_p99']:8.1f} "
           f"{r['model_ms_p50']:10.1f} {r['predict_img_per_s']:12.1f} {r['peak_rss_mib']:8.0f}")
 print(f"{'peer (PyTorch eval loop)':34} {peer['predict_ms_p50']:8.1f} {'':>8} {peer['predict_ms_p99']:8.1f}")
-ratio = peer['predict_ms_p50'] / fused['predict_ms_p50']
-print(f"p50 peer / trashcl: {ratio:.2f}x (target >= 2: {'met' if ratio >= 2 else 'not met'}); "
-      f"module forward: {peer['predict_ms_p50'] / module['predict_ms_p50']:.2f}x")
+for name, r in (("float", fused), ("int8", int8)):
+    ratio = peer['predict_ms_p50'] / r['predict_ms_p50']
+    print(f"p50 peer / trashcl {name}: {ratio:.2f}x (target >= 2: {'met' if ratio >= 2 else 'not met'})")
+print(f"module forward: {peer['predict_ms_p50'] / module['predict_ms_p50']:.2f}x")
 print("trashcl " + json.dumps(fused))
+print("int8    " + json.dumps(int8))
 print("peer    " + json.dumps(peer))
 EOF

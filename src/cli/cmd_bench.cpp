@@ -53,6 +53,7 @@ struct BenchOptions {
   int64_t batch_steps = 5;
   bool fold_batch_norm = true, fuse_backbone = true;
   std::string layout = "auto";
+  Int8Calibration int8;
   std::unique_ptr<ConfigBinding> binding;
   CLI::App* command = nullptr;
 };
@@ -288,6 +289,7 @@ nlohmann::json bench_predict(const BenchOptions& options) {
   predictor_options.fold_batch_norm = options.fold_batch_norm;
   predictor_options.fuse_backbone = options.fuse_backbone;
   predictor_options.layout = options.layout;
+  predictor_options.int8 = options.int8;
   // --flip-test given, or the model is built from the flags: the flag's value; else the checkpoint's.
   if (options.model.empty() || options.command->get_option("--flip-test")->count() > 0) {
     predictor_options.flip_test = config.flip_test;
@@ -401,6 +403,9 @@ void add_bench_command(CLI::App& app) {
   command->add_option("--layout", options->layout, "predict: fused backbone layout: auto, mkldnn, channels-last, contiguous")
       ->capture_default_str()
       ->group("predict");
+  add_int8_options(*command, options->int8);
+  command->get_option("--int8-calibration")->group("predict");
+  command->get_option("--int8-calibration-images")->group("predict");
   command->add_flag("--json", options->json, "one JSON document on stdout");
   options->binding = std::make_unique<ConfigBinding>(
       *command, options->config, std::vector<std::string>{"data", "augment", "model", "train", "runtime"});

@@ -5,6 +5,8 @@
 #include <optional>
 #include <string>
 
+#include "infer/int8_calibration.h"
+
 namespace trashcl {
 
 void add_split_command(CLI::App& app);
@@ -24,5 +26,8 @@ void set_compute_threads(int requested);
 
 // --predict-prior for the commands that use a trained model: sets `predict_prior` when given.
 void add_predict_prior_option(CLI::App& command, std::optional<std::string>& predict_prior);
+
+// --int8-calibration FOLDER and --int8-calibration-images N for the commands that predict.
+void add_int8_options(CLI::App& command, Int8Calibration& calibration);
 
 }  // namespace trashcl

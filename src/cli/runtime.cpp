@@ -21,4 +21,14 @@ void add_predict_prior_option(CLI::App& command, std::optional<std::string>& pre
       ->check(CLI::IsMember({"train", "uniform"}));
 }
 
+void add_int8_options(CLI::App& command, Int8Calibration& calibration) {
+  command.add_option("--int8-calibration", calibration.folder,
+                     "run the backbone in int8 on the CPU, its activation ranges taken from images of this folder "
+                     "(root/<class>/<image>, best the training data)");
+  command.add_option("--int8-calibration-images", calibration.images,
+                     "how many images of that folder set the ranges, spread over its classes")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+}
+
 }  // namespace trashcl

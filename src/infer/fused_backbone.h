@@ -57,6 +57,9 @@ class FusedBackbone {
   struct Stage {
     std::vector<Block> blocks;
   };
+  // The folded convolutions, for QuantizedBackbone to quantise.
+  const Convolution& stem() const { return stem_; }
+  const std::vector<Stage>& stages() const { return stages_; }
 
  private:
   FusedBackbone(TensorLayout layout, Convolution stem, std::vector<Stage> stages);

@@ -34,11 +34,24 @@ InferenceModel::InferenceModel(ContrastiveClassifier model, const InferenceOptio
   if (!backbone_ || (!decoder_ && !classifier_)) {
     throw UserError("inference: the model has no backbone or no classification head it knows (decoder or linear)");
   }
+  if (options.int8_calibration.defined()) {
+    if (!device_.is_cpu()) throw UserError("int8 inference runs on the CPU: use --device cpu, or drop --int8-calibration");
+    if (!options.fuse_backbone) {
+      throw UserError("int8 inference quantises the fused backbone: drop --fuse-backbone=false or --int8-calibration");
+    }
+    const auto folded = FusedBackbone::compile(*backbone_, device_, TensorLayout::contiguous);
+    if (!folded) throw UserError("int8 inference: this backbone has no fused form to quantise");
+    quantized_ = QuantizedBackbone::compile(*folded, options.int8_calibration);
+    return;
+  }
   const TensorLayout layout = parse_layout(options.layout, device_);
   if (options.fuse_backbone) fused_ = FusedBackbone::compile(*backbone_, device_, layout);
 }
 
-std::string InferenceModel::backbone_path() const { return fused_ ? layout_name(fused_->layout()) : "module"; }
+std::string InferenceModel::backbone_path() const {
+  if (quantized_) return "int8";
+  return fused_ ? layout_name(fused_->layout()) : "module";
+}
 
 torch::Tensor InferenceModel::head(const torch::Tensor& features, const torch::Tensor& tokens) const {
   const torch::Tensor z = decoder_ ? decoder_->forward(tokens)          // [B,N]
@@ -50,7 +63,9 @@ BatchOutputs InferenceModel::forward(const torch::Tensor& images, bool flip_test
   c10::InferenceMode inference_mode;
   const int64_t batch = images.size(0);
   const torch::Tensor input = flip_test ? torch::cat({images, images.flip({3})}) : images;  // [B',3,S,S], B' = 2B or B
-  const BackboneFeatures maps = fused_ ? fused_->forward(input) : backbone_->forward(input);  // c3 .. c5 [B',C5,h,w]
+  const BackboneFeatures maps = quantized_ ? quantized_->forward(input)                      // c3 .. c5 [B',C5,h,w]
+                                : fused_  ? fused_->forward(input)
+                                          : backbone_->forward(input);
   // The rest of EncoderImpl::forward, without the projection head.
   const bool spatial = spatial_memory_;
   torch::Tensor features, tokens;

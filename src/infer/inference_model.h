@@ -6,6 +6,7 @@
 #include <string>
 
 #include "infer/fused_backbone.h"
+#include "infer/quantized_backbone.h"
 #include "model/contrastive_classifier.h"
 #include "train/evaluate.h"
 
@@ -15,6 +16,9 @@ struct InferenceOptions {
   bool fold_batch_norm = true;  // fold every conv -> BatchNorm2d pair of the model (fold_batch_norm.h)
   bool fuse_backbone = true;    // run a known backbone as a chain of folded convs, no BN calls (fused_backbone.h)
   std::string layout = "auto";  // the fused backbone's tensor layout: auto, mkldnn, channels-last, contiguous
+  // Set: the backbone runs in int8 on the CPU (quantized_backbone.h), its activation ranges taken from these
+  // eval-transformed images [M,3,S,S]; `layout` is then not used.
+  torch::Tensor int8_calibration;
 };
 
 // What training's infer_batch computes (ContrastiveClassifier::forward_logits, hash_code, optional flip
@@ -35,7 +39,7 @@ class InferenceModel {
   bool folded() const { return folded_pairs_ > 0; }
   int64_t folded_pairs() const { return folded_pairs_; }
   bool fused() const { return fused_ != nullptr; }
-  // The fused backbone's layout ("mkldnn", ...), or "module" when the backbone's own forward runs.
+  // The fused backbone's layout ("mkldnn", ...), "int8", or "module" when the backbone's own forward runs.
   std::string backbone_path() const;
   const torch::Device& device() const { return device_; }
 
@@ -46,6 +50,7 @@ class InferenceModel {
   torch::Device device_;
   std::shared_ptr<BackboneImpl> backbone_;
   std::unique_ptr<FusedBackbone> fused_;
+  std::unique_ptr<QuantizedBackbone> quantized_;          // int8: runs instead of fused_
   std::shared_ptr<HashFusionImpl> fusion_;                // null with features = pool
   bool spatial_memory_ = false;
   std::shared_ptr<GroupDecoderImpl> decoder_;             // head = decoder, or

@@ -1,9 +1,12 @@
 #include "infer/predictor.h"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 
+#include "common/error.h"
+#include "data/dataset.h"
 #include "model/binary_code.h"
 #include "model/copy_model.h"
 #include "train/options.h"
@@ -29,7 +32,32 @@ void Predictor::prepare(const torch::Device& device, const PredictorOptions& opt
   eval_.device = device;
   eval_.flip_test = options.flip_test.value_or(loaded_.config.flip_test);
   decode_.max_short_side = loaded_.config.effective_decode_short_side();
-  inference_ = std::make_unique<InferenceModel>(loaded_.model, options);
+  InferenceOptions inference = options;
+  if (!options.int8.folder.empty()) inference.int8_calibration = calibration_views(options.int8);
+  inference_ = std::make_unique<InferenceModel>(loaded_.model, inference);
+}
+
+torch::Tensor Predictor::calibration_views(const Int8Calibration& calibration) const {
+  if (calibration.images < 1) {
+    throw UserError(fmt::format("--int8-calibration-images {}: use 1 or more", calibration.images));
+  }
+  const Dataset dataset = list_image_folder(calibration.folder);  // throws UserError naming the folder
+  const size_t total = dataset.samples.size();
+  const size_t wanted = std::min(total, static_cast<size_t>(calibration.images));
+  std::vector<torch::Tensor> views;  // each [1,3,S,S]
+  for (size_t i = 0; i < wanted; ++i) {
+    const std::filesystem::path file = dataset.file(dataset.samples[i * total / wanted]);
+    try {
+      const Image image = decode_file(file);
+      views.push_back(transform({&image}).cpu());
+    } catch (const BadImageError& error) {
+      spdlog::warn("{}: not used for int8 calibration: {}", file.string(), error.reason());
+    }
+  }
+  if (views.empty()) {
+    throw UserError(fmt::format("{}: none of its images could be read for int8 calibration", calibration.folder));
+  }
+  return torch::cat(views);  // [M,3,S,S]
 }
 
 Image Predictor::decode_file(const std::filesystem::path& path) const { return decode_image_file(path, decode_); }

@@ -11,6 +11,7 @@
 #include "data/decode.h"
 #include "data/image.h"
 #include "infer/inference_model.h"
+#include "infer/int8_calibration.h"
 #include "train/checkpoint.h"
 #include "train/evaluate.h"
 
@@ -32,6 +33,7 @@ struct Prediction {
 struct PredictorOptions : InferenceOptions {
   std::optional<bool> flip_test;  // unset: the model's own config (flip_test key)
   LoadOverrides load;             // applied when the predictor loads a checkpoint file (predict_prior)
+  Int8Calibration int8;           // a folder: decoded and transformed into InferenceOptions::int8_calibration
 };
 
 class Predictor {
@@ -68,6 +70,7 @@ class Predictor {
 
  private:
   void prepare(const torch::Device& device, const PredictorOptions& options);
+  torch::Tensor calibration_views(const Int8Calibration& calibration) const;  // -> [M,3,S,S] on the CPU
 
   LoadedModel loaded_;
   EvalOptions eval_;

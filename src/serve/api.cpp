@@ -145,6 +145,7 @@ nlohmann::json model_json(const ServeState& state) {
           {"hash_bits", state.predictor.hash_bits()},
           {"backbone", state.predictor.config().backbone},
           {"predict_prior", state.predictor.config().predict_prior},
+          {"backbone_path", state.predictor.inference().backbone_path()},
           {"format_version", meta.format_version},
           {"step", meta.step},
           {"trashcl_version", TRASHCL_VERSION},

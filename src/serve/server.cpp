@@ -40,6 +40,7 @@ Predictor load_predictor(const ServeOptions& options) {
   try {
     PredictorOptions predictor_options;
     predictor_options.load.predict_prior = options.predict_prior;
+    predictor_options.int8 = options.int8;
     return Predictor(options.model, device, predictor_options);
   } catch (const c10::Error& error) {  // e.g. cuda with a CPU-only LibTorch
     throw UserError(fmt::format("{}: cannot run the model on --device {}: {}", options.model, options.device,

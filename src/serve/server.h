@@ -5,6 +5,8 @@
 #include <optional>
 #include <string>
 
+#include "infer/int8_calibration.h"
+
 namespace trashcl {
 
 struct ServeOptions {
@@ -19,6 +21,7 @@ struct ServeOptions {
   int max_body_mb = 16;            // larger request bodies get 413
   int workers = 8;                 // HTTP worker threads = connections served at once
   std::optional<std::string> predict_prior;  // unset: the model's own (Config::predict_prior)
+  Int8Calibration int8;            // a folder: the backbone runs in int8 on the CPU
 };
 
 class Server {

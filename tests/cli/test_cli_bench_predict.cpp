@@ -53,6 +53,15 @@ TEST(CliBenchPredict, SwitchesOffFoldingAndFusion) {
   EXPECT_EQ(report["flip_test"], true);  // the config's default, as `predict` runs
 }
 
+TEST(CliBenchPredict, RunsTheInt8BackboneCalibratedOnAFolder) {
+  TempDir dir;
+  const std::string data = shell_quote((dir / "data").string());
+  ASSERT_EQ(run_trashcl("synth --out " + data + " --classes 2 --per-class 3 --size 48").exit_code, 0);
+  const auto report = run_bench("--synthetic --int8-calibration " + data);
+  EXPECT_EQ(report["backbone_path"], "int8");
+  EXPECT_GT(report["model_ms_p50"].get<double>(), 0);
+}
+
 TEST(CliBenchPredict, TimesTheFirstTestImageOfTheSplitAndLoadsACheckpoint) {
   TempDir dir;
   const std::string data = shell_quote((dir / "data").string()), split = shell_quote((dir / "split.csv").string());

@@ -58,6 +58,19 @@ TEST(CliTrain, TrainEvalPredictFollowTheContract) {
   EXPECT_TRUE(bad.contains("error"));
   EXPECT_FALSE(bad.contains("top"));
 
+  // int8: calibrated on the training folder, the same top class as the float prediction above.
+  auto quantized = run_trashcl("predict --model " + shell_quote((dir / "run/best.ckpt").string()) + " --top-k 2 " +
+                               "--int8-calibration " + data + " --int8-calibration-images 12 " +
+                               shell_quote((dir / "data/box/box_000.jpg").string()));
+  ASSERT_EQ(quantized.exit_code, 0) << quantized.err;
+  const auto quantized_record = nlohmann::json::parse(quantized.out);
+  EXPECT_EQ(quantized_record["top"][0]["class"], good["top"][0]["class"]) << quantized.out << good_line;
+  EXPECT_EQ(quantized_record["hash"].get<std::string>().size(), 16u);
+  auto no_calibration = run_trashcl("predict --model " + shell_quote((dir / "run/best.ckpt").string()) +
+                                    " --int8-calibration " + shell_quote((dir / "nowhere").string()) + " x.jpg");
+  EXPECT_EQ(no_calibration.exit_code, 1);
+  EXPECT_NE(no_calibration.err.find("nowhere"), std::string::npos) << no_calibration.err;
+
   auto csv = run_trashcl("predict --format csv --model " + shell_quote((dir / "run/best.ckpt").string()) + " " +
                          shell_quote((dir / "data/box/box_000.jpg").string()));
   ASSERT_EQ(csv.exit_code, 0) << csv.err;

@@ -52,6 +52,20 @@ TEST(ServeApi, PredictPriorChosenAtStartIsReported) {
   EXPECT_EQ(json_of(server.client()->Get("/v1/model"))["predict_prior"], "uniform");
 }
 
+TEST(ServeApi, Int8BackboneChosenAtStartIsReportedAndClassifies) {
+  testing::TempDir dir;
+  testing::write_bytes(dir / "calibration" / "glass" / "a.jpg", good_jpeg());
+  ServeOptions options = tiny_serve_options(false);
+  options.int8.folder = (dir / "calibration").string();
+  RunningServer server(options);
+  auto client = server.client();
+  EXPECT_EQ(json_of(client->Get("/v1/model"))["backbone_path"], "int8");
+  auto classified = client->Post("/v1/classify?top_k=2", good_jpeg(), "application/octet-stream");
+  ASSERT_TRUE(classified);
+  ASSERT_EQ(classified->status, 200) << classified->body;
+  expect_classification(json_of(classified), 2);
+}
+
 TEST(ServeApi, HealthModelAndClassify) {
   RunningServer server(tiny_serve_options(false));
   auto client = server.client();
@@ -68,6 +82,7 @@ TEST(ServeApi, HealthModelAndClassify) {
   EXPECT_EQ(info["hash_bits"], 16);
   EXPECT_EQ(info["format_version"], kCheckpointFormatVersion);
   EXPECT_EQ(info["predict_prior"], "train");  // the model's own
+  EXPECT_NE(info["backbone_path"], "int8");      // float unless --int8-calibration
   EXPECT_EQ(info["gallery"]["loaded"], false);
 
   auto multipart = post_image(*client, "/v1/classify?top_k=2", good_jpeg());
