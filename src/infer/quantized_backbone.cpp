@@ -16,8 +16,8 @@ using Quantization = QuantizedBackbone::Quantization;
 
 // Activations use 7 of the 8 bits, [0, 127] (PyTorch's reduce_range). On x86 CPUs without VNNI (AVX2, and
 // AVX-512 without it) the engines multiply uint8 activations by int8 weights in pairs summed into saturating
-// 16-bit lanes; with full-range activations a 3x3 convolution saturated and lost up to 26 steps per output
-// on an AVX2 EPYC, with 7-bit ones it is exact.
+// 16-bit lanes; with full-range activations a 3x3 convolution saturated and was off by up to 26 steps per
+// output on an AVX2 EPYC, with 7-bit ones by at most 2 (rounding, no saturation).
 constexpr int64_t kActivationMax = 127;
 constexpr int64_t kWeightMax = 127;  // int8 weights, symmetric per output channel
 
