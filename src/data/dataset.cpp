@@ -74,12 +74,12 @@ bool holds_images(const fs::path& folder, const std::vector<std::string>& files)
 
 }  // namespace
 
-Dataset list_image_folder(const fs::path& root) {
+Dataset list_image_folder(const fs::path& root, const std::string& option) {
   if (!fs::exists(root)) {
-    throw UserError(fmt::format("{}: no such folder; --data wants root/<class>/<image> folders", root.string()));
+    throw UserError(fmt::format("{}: no such folder; {} wants root/<class>/<image> folders", root.string(), option));
   }
   if (!fs::is_directory(root)) {
-    throw UserError(fmt::format("{}: not a folder; --data wants root/<class>/<image> folders", root.string()));
+    throw UserError(fmt::format("{}: not a folder; {} wants root/<class>/<image> folders", root.string(), option));
   }
   Dataset dataset;
   dataset.root = root;

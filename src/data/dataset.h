@@ -24,8 +24,9 @@ struct Dataset {
 
 // Lists root/<class>/<file> with class folders and files in byte-wise sorted order. Hidden entries (".x")
 // are ignored; every other file is listed, and decoding later decides whether it is an image.
-// Throws UserError when root is missing, not a folder, or has no class folder with a file in it.
-Dataset list_image_folder(const std::filesystem::path& root);
+// Throws UserError when root is missing, not a folder, or has no class folder with a file in it; the message
+// names `option`, the command-line flag the folder came from.
+Dataset list_image_folder(const std::filesystem::path& root, const std::string& option = "--data");
 
 // ---- split manifests -------------------------------------------------------------------------------
 struct SplitEntry {

@@ -196,25 +196,34 @@ torch::Tensor FusedBackbone::convolve(const Convolution& conv, const torch::Tens
   return at::conv2d(x, conv.weight, conv.bias, conv.stride, conv.padding);
 }
 
-torch::Tensor FusedBackbone::run_block(const Block& block, const torch::Tensor& x) const {  // x: [B,C,H,W]
+torch::Tensor FusedBackbone::run_block(const Block& block, const torch::Tensor& x,  // x: [B,C,H,W]
+                                       const ActivationObserver& observe) const {
   torch::Tensor out = x;
   for (size_t i = 0; i < block.convs.size(); ++i) {
     out = convolve(block.convs[i], out);                              // [B,C_i,H/s,W/s]
-    if (i + 1 < block.convs.size()) out.relu_();
+    if (i + 1 < block.convs.size() || !block.residual) out.relu_();
+    if (observe) observe(out);
   }
-  if (block.residual) out.add_(block.has_shortcut ? convolve(block.shortcut, x) : x);
-  return out.relu_();                                                  // [B,C_out,H/s,W/s]
+  if (!block.residual) return out;
+  const torch::Tensor shortcut = block.has_shortcut ? convolve(block.shortcut, x) : x;  // [B,C_out,H/s,W/s]
+  if (observe && block.has_shortcut) observe(shortcut);
+  out.add_(shortcut).relu_();
+  if (observe) observe(out);
+  return out;
 }
 
-BackboneFeatures FusedBackbone::forward(const torch::Tensor& images) const {  // images: [B,3,H,W]
+BackboneFeatures FusedBackbone::forward(const torch::Tensor& images,  // images: [B,3,H,W]
+                                        const ActivationObserver& observe) const {
   torch::Tensor x = images.to(torch::kFloat32);
   if (layout_ == TensorLayout::mkldnn) x = x.contiguous().to_mkldnn();
   if (layout_ == TensorLayout::channels_last) x = x.contiguous(torch::MemoryFormat::ChannelsLast);
+  if (observe) observe(x);
   x = convolve(stem_, x).relu_();                                      // [B,C,H/2,W/2]
+  if (observe) observe(x);
   x = at::max_pool2d(x, /*kernel_size=*/{3, 3}, /*stride=*/{2, 2}, /*padding=*/{1, 1});  // [B,C,H/4,W/4]
   std::vector<torch::Tensor> outputs;                                  // each stage's output
   for (const Stage& stage : stages_) {
-    for (const Block& block : stage.blocks) x = run_block(block, x);
+    for (const Block& block : stage.blocks) x = run_block(block, x, observe);
     outputs.push_back(x);
   }
   auto dense = [this](const torch::Tensor& map) { return layout_ == TensorLayout::mkldnn ? map.to_dense() : map; };

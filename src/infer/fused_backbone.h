@@ -3,6 +3,7 @@
 #pragma once
 #include <torch/torch.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -36,9 +37,14 @@ class FusedBackbone {
   static std::unique_ptr<FusedBackbone> compile(const torch::nn::Module& backbone, const torch::Device& device,
                                                 TensorLayout layout);
 
+  // Called with each activation as the forward visits it: the input image, the stem's output, and per block
+  // each convolution's output (after its ReLU, where one follows), the shortcut convolution's output and the
+  // block's output after the residual ReLU. QuantizedBackbone records their ranges in this order.
+  using ActivationObserver = std::function<void(const torch::Tensor&)>;
+
   // images [B,3,H,W] float32 on the device -> C3, C4, C5 as ordinary (strided) tensors, as
   // BackboneImpl::forward gives them. No autograd: call under InferenceMode or NoGradGuard.
-  BackboneFeatures forward(const torch::Tensor& images) const;
+  BackboneFeatures forward(const torch::Tensor& images, const ActivationObserver& observe = nullptr) const;
 
   TensorLayout layout() const { return layout_; }
 
@@ -64,7 +70,7 @@ class FusedBackbone {
  private:
   FusedBackbone(TensorLayout layout, Convolution stem, std::vector<Stage> stages);
   torch::Tensor convolve(const Convolution& conv, const torch::Tensor& x) const;
-  torch::Tensor run_block(const Block& block, const torch::Tensor& x) const;
+  torch::Tensor run_block(const Block& block, const torch::Tensor& x, const ActivationObserver& observe) const;
 
   TensorLayout layout_;
   Convolution stem_;            // conv -> ReLU -> 3x3 max pool, stride 2

@@ -41,7 +41,7 @@ torch::Tensor Predictor::calibration_views(const Int8Calibration& calibration) c
   if (calibration.images < 1) {
     throw UserError(fmt::format("--int8-calibration-images {}: use 1 or more", calibration.images));
   }
-  const Dataset dataset = list_image_folder(calibration.folder);  // throws UserError naming the folder
+  const Dataset dataset = list_image_folder(calibration.folder, "--int8-calibration");
   const size_t total = dataset.samples.size();
   const size_t wanted = std::min(total, static_cast<size_t>(calibration.images));
   std::vector<torch::Tensor> views;  // each [1,3,S,S]

@@ -79,39 +79,6 @@ class RangeRecorder {
   std::vector<std::pair<double, double>> ranges_;
 };
 
-torch::Tensor convolve(const FusedBackbone::Convolution& conv, const torch::Tensor& x) {
-  return at::conv2d(x, conv.weight, conv.bias, conv.stride, conv.padding);
-}
-
-// FusedBackbone::forward in float with every activation observed: the image, the stem's output, and per
-// block each conv's output, the shortcut conv's output and the block's output after the residual ReLU.
-void observe_forward(const FusedBackbone& folded, const torch::Tensor& images, RangeRecorder& ranges) {
-  ranges.observe(images);                                                 // [B,3,H,W]
-  torch::Tensor x = convolve(folded.stem(), images).relu_();              // [B,C,H/2,W/2]
-  ranges.observe(x);
-  x = at::max_pool2d(x, {3, 3}, {2, 2}, {1, 1});                          // [B,C,H/4,W/4]
-  for (const FusedBackbone::Stage& stage : folded.stages()) {
-    for (const FusedBackbone::Block& block : stage.blocks) {
-      torch::Tensor out = x;
-      for (size_t i = 0; i < block.convs.size(); ++i) {
-        out = convolve(block.convs[i], out);
-        if (i + 1 < block.convs.size() || !block.residual) out.relu_();
-        ranges.observe(out);
-      }
-      if (block.residual) {
-        torch::Tensor shortcut = x;
-        if (block.has_shortcut) {
-          shortcut = convolve(block.shortcut, x);
-          ranges.observe(shortcut);
-        }
-        out = (out + shortcut).relu_();
-        ranges.observe(out);
-      }
-      x = out;
-    }
-  }
-}
-
 // Folded float weights -> int8 per output channel, packed with the float bias for the current engine.
 c10::IValue pack(const FusedBackbone::Convolution& conv) {
   const torch::Tensor weight = conv.weight.contiguous();                              // [O,I,kh,kw]
@@ -151,7 +118,8 @@ std::unique_ptr<QuantizedBackbone> QuantizedBackbone::compile(const FusedBackbon
   const torch::Tensor images = calibration.to(torch::kCPU, torch::kFloat32).contiguous();
   constexpr int64_t kChunk = 16;  // images per float forward: bounds the activations held at once
   for (int64_t start = 0; start < images.size(0); start += kChunk) {
-    observe_forward(folded, images.narrow(0, start, std::min(kChunk, images.size(0) - start)), ranges);
+    const torch::Tensor chunk = images.narrow(0, start, std::min(kChunk, images.size(0) - start));  // [<=16,3,S,S]
+    folded.forward(chunk, [&ranges](const torch::Tensor& activation) { ranges.observe(activation); });
     ranges.rewind();  // later chunks widen the ranges the first one recorded
   }
 

@@ -70,6 +70,7 @@ TEST(CliTrain, TrainEvalPredictFollowTheContract) {
                                     " --int8-calibration " + shell_quote((dir / "nowhere").string()) + " x.jpg");
   EXPECT_EQ(no_calibration.exit_code, 1);
   EXPECT_NE(no_calibration.err.find("nowhere"), std::string::npos) << no_calibration.err;
+  EXPECT_NE(no_calibration.err.find("--int8-calibration wants"), std::string::npos) << no_calibration.err;
 
   auto csv = run_trashcl("predict --format csv --model " + shell_quote((dir / "run/best.ckpt").string()) + " " +
                          shell_quote((dir / "data/box/box_000.jpg").string()));
