@@ -87,7 +87,7 @@ std::vector<Config::Field> Config::fields() {
       {"backbone", "model", "backbone: resnet18, resnet34, resnet50 or tiny", &backbone},
       {"features", "model", "hash (multi-scale hash feature fusion) or pool (pooled C5, no hash)", &features},
       {"hash_bits", "model", "length L of the hash code", &hash_bits},
-      {"head", "model", "decoder (group-query class decoder) or linear", &head},
+      {"head", "model", "decoder (group-query class decoder), linear, or linear+decoder (their sum; the decoder starts at 0)", &head},
       {"decoder_memory", "model", "decoder memory tokens: spatial (per-position codes + u) or codes (h3,h4,h5,u)", &decoder_memory},
       {"decoder_width", "model", "decoder width D", &decoder_width},
       {"decoder_query_std", "model", "standard deviation of the decoder's random queries (ML-Decoder: 1; 1/sqrt(256) learns faster from scratch)", &decoder_query_std},

@@ -32,7 +32,7 @@ InferenceModel::InferenceModel(ContrastiveClassifier model, const InferenceOptio
   classifier_ = named_child<torch::nn::LinearImpl>(*model_, "classifier");
   prediction_offset_ = model_->prediction_offset().to(device_);
   if (!backbone_ || (!decoder_ && !classifier_)) {
-    throw UserError("inference: the model has no backbone or no classification head it knows (decoder or linear)");
+    throw UserError("inference: the model has no backbone or no classification head it knows (decoder and/or linear)");
   }
   if (options.int8_calibration.defined()) {
     if (!device_.is_cpu()) throw UserError("int8 inference runs on the CPU: use --device cpu, or drop --int8-calibration");
@@ -54,9 +54,9 @@ std::string InferenceModel::backbone_path() const {
 }
 
 torch::Tensor InferenceModel::head(const torch::Tensor& features, const torch::Tensor& tokens) const {
-  const torch::Tensor z = decoder_ ? decoder_->forward(tokens)          // [B,N]
-                                  : classifier_->forward(features);    // [B,N]
-  return z + prediction_offset_;                                        // [B,N]
+  torch::Tensor z = classifier_ ? classifier_->forward(features) : decoder_->forward(tokens);  // [B,N]
+  if (classifier_ && decoder_) z = z + decoder_->forward(tokens);                            // [B,N]
+  return z + prediction_offset_;                                                             // [B,N]
 }
 
 BatchOutputs InferenceModel::forward(const torch::Tensor& images, bool flip_test) const {  // images: [B,3,S,S]

@@ -53,8 +53,8 @@ class InferenceModel {
   std::unique_ptr<QuantizedBackbone> quantized_;          // int8: runs instead of fused_
   std::shared_ptr<HashFusionImpl> fusion_;                // null with features = pool
   bool spatial_memory_ = false;
-  std::shared_ptr<GroupDecoderImpl> decoder_;             // head = decoder, or
-  std::shared_ptr<torch::nn::LinearImpl> classifier_;     // head = linear
+  std::shared_ptr<GroupDecoderImpl> decoder_;             // head = decoder or linear+decoder
+  std::shared_ptr<torch::nn::LinearImpl> classifier_;     // head = linear or linear+decoder
   torch::Tensor prediction_offset_;                       // [N] on device_, ContrastiveClassifier::prediction_offset
   int64_t folded_pairs_ = 0;
 };

@@ -13,9 +13,10 @@ namespace trashcl {
 ContrastiveClassifierImpl::ContrastiveClassifierImpl(const ModelOptions& options) : options_(options) {
   validate(options);
   encoder_ = register_module("encoder", Encoder(encoder_options(options)));
-  if (options.head == "decoder") {
+  if (has_decoder(options)) {
     decoder_ = register_module("decoder", GroupDecoder(decoder_options(options, encoder_->feature_dim())));
-  } else {
+  }
+  if (has_linear_classifier(options)) {
     classifier_ = register_module("classifier", torch::nn::Linear(encoder_->feature_dim(), options.num_classes));
   }
   if (options.loss != "ce" && options.momentum) {
@@ -28,8 +29,9 @@ ContrastiveClassifierImpl::ContrastiveClassifierImpl(const ModelOptions& options
 }
 
 torch::Tensor ContrastiveClassifierImpl::head(const EncoderOutput& encoded) {
-  return decoder_.is_empty() ? classifier_->forward(encoded.features)  // [B,N]
-                             : decoder_->forward(encoded.tokens);      // [B,N]
+  if (classifier_.is_empty()) return decoder_->forward(encoded.tokens);  // [B,N]
+  if (decoder_.is_empty()) return classifier_->forward(encoded.features);  // [B,N]
+  return classifier_->forward(encoded.features) + decoder_->forward(encoded.tokens);  // [B,N]
 }
 
 torch::Tensor ContrastiveClassifierImpl::prediction_offset() const {
@@ -68,7 +70,12 @@ std::vector<torch::Tensor> ContrastiveClassifierImpl::trainable_parameters() {
 }
 
 std::vector<torch::Tensor> ContrastiveClassifierImpl::head_parameters() {
-  return decoder_.is_empty() ? classifier_->parameters() : decoder_->parameters();
+  std::vector<torch::Tensor> out;
+  if (!classifier_.is_empty()) out = classifier_->parameters();
+  if (!decoder_.is_empty()) {
+    for (auto& parameter : decoder_->parameters()) out.push_back(parameter);
+  }
+  return out;
 }
 
 void ContrastiveClassifierImpl::check_batch(const torch::Tensor& anchor, const torch::Tensor& positive,

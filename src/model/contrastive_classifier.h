@@ -20,7 +20,8 @@ struct LossTerms {
   torch::Tensor quantization;    // lambda_q * mean log cosh(|u| - 1); 0 with features = pool
 };
 
-// Inference is query encoder + head: z = head(encoder(images)), argmax z. Training adds, by option:
+// Inference is query encoder + head: z = head(encoder(images)), argmax z, where the head is the group decoder
+// on the memory tokens, a Linear on the features, or their sum (linear+decoder). Training adds, by option:
 //   loss = ce:      cross-entropy on z of the anchor view (the positive view is not used)
 //   loss = paco:    PaCo over [e; k; queue] with class centres z + log pi
 //   loss = supcon:  SupCon over [e; k; queue] + cross-entropy on z (the head must learn too)
@@ -47,7 +48,7 @@ class ContrastiveClassifierImpl : public torch::nn::Module {
   void set_step(int64_t step);
   // Parameters the optimizer should see (the key encoder's are excluded).
   std::vector<torch::Tensor> trainable_parameters();
-  // The class head's parameters (the group decoder's or the linear classifier's), a subset of the above.
+  // The class head's parameters (the linear classifier's and/or the group decoder's), a subset of the above.
   std::vector<torch::Tensor> head_parameters();
 
   const ModelOptions& options() const { return options_; }

@@ -43,7 +43,7 @@ GroupDecoderImpl::GroupDecoderImpl(const GroupDecoderOptions& options) : options
   ffn_out_ = register_module("ffn_out", torch::nn::Linear(options.hidden, width));
   norm2_ = register_module("norm2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({width})));
   // Xavier-normal per group, as a Linear(D -> G) would get.
-  const double deviation = std::sqrt(2.0 / static_cast<double>(width + group_size_));
+  const double deviation = options.zero_output ? 0.0 : std::sqrt(2.0 / static_cast<double>(width + group_size_));
   group_weight_ = register_parameter("group_weight", torch::randn({num_queries_, width, group_size_}) * deviation);
   group_bias_ = register_parameter("group_bias", torch::zeros({classes}));
 }

@@ -18,6 +18,7 @@ struct GroupDecoderOptions {
   int64_t max_queries = 100;        // K_g = min(N, max_queries) query vectors
   bool learnable_queries = false;   // queries as a parameter; false: a fixed random buffer (ML-Decoder)
   double query_std = 0.0625;        // the queries start as N(0, query_std^2); 1/sqrt(256) (ML-Decoder: 1)
+  bool zero_output = false;         // the group FC starts at 0, so z starts at 0 (a correction added to another head)
 };
 
 // memory = ReLU(Linear_{input->D}(tokens))                         [B,T,D]

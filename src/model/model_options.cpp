@@ -22,10 +22,16 @@ void require_positive(const std::string& option, int64_t value, const std::strin
 
 }  // namespace
 
+bool has_decoder(const ModelOptions& options) { return options.head == "decoder" || options.head == "linear+decoder"; }
+
+bool has_linear_classifier(const ModelOptions& options) {
+  return options.head == "linear" || options.head == "linear+decoder";
+}
+
 void validate(const ModelOptions& options) {
   require_positive("num_classes", options.num_classes, "set it to the number of class folders");
   require_one_of("features", options.features, {"hash", "pool"});
-  require_one_of("head", options.head, {"decoder", "linear"});
+  require_one_of("head", options.head, {"decoder", "linear", "linear+decoder"});
   require_one_of("decoder_memory", options.decoder_memory, {"codes", "spatial"});
   require_one_of("loss", options.loss, {"paco", "ce", "supcon"});
   require_one_of("predict_prior", options.predict_prior, {"train", "uniform"});
@@ -33,7 +39,7 @@ void validate(const ModelOptions& options) {
   require_positive("hash_bits", options.hash_bits, "use 64");
   require_positive("embed_dim", options.embed_dim, "use 128");
   require_positive("projection_hidden", options.projection_hidden, "use 512");
-  if (options.head == "decoder" && options.decoder_width % std::max<int64_t>(options.decoder_heads, 1) != 0) {
+  if (has_decoder(options) && options.decoder_width % std::max<int64_t>(options.decoder_heads, 1) != 0) {
     throw UserError("decoder_heads = " + std::to_string(options.decoder_heads) + " must divide decoder_width = " +
                     std::to_string(options.decoder_width) + "; use 8 heads with a width divisible by 8");
   }
@@ -70,7 +76,7 @@ EncoderOptions encoder_options(const ModelOptions& options) {
   out.backbone = options.backbone;
   out.hash = options.features == "hash";
   out.hash_bits = options.hash_bits;
-  out.spatial_memory = options.head == "decoder" && options.decoder_memory == "spatial";
+  out.spatial_memory = has_decoder(options) && options.decoder_memory == "spatial";
   out.embed_dim = options.loss == "ce" ? 0 : options.embed_dim;  // plain CE needs no projection head
   out.projection_hidden = options.projection_hidden;
   return out;
@@ -87,6 +93,7 @@ GroupDecoderOptions decoder_options(const ModelOptions& options, int64_t input_d
   out.max_queries = options.decoder_max_queries;
   out.learnable_queries = options.decoder_learnable_queries;
   out.query_std = options.decoder_query_std;
+  out.zero_output = options.head == "linear+decoder";
   return out;
 }
 

@@ -15,7 +15,8 @@ struct ModelOptions {
   int64_t num_classes = 0;                 // N; required (> 0)
   std::string features = "hash";           // hash (hash feature fusion, u) | pool (GAP of C5, no hash)
   int64_t hash_bits = 64;                  // L
-  std::string head = "decoder";            // decoder (group-query decoder) | linear (Linear on the features)
+  std::string head = "decoder";            // decoder (group-query decoder) | linear (Linear on the features) |
+                                           // linear+decoder (their sum; the decoder starts at 0, a correction)
   int64_t decoder_width = 256;             // D
   int64_t decoder_heads = 8;               // cross-attention heads; must divide decoder_width
   int64_t decoder_hidden = 2048;           // feed-forward hidden width
@@ -46,6 +47,11 @@ struct ModelOptions {
   double lambda_q = 0.05;                  // weight of the quantisation loss (features = hash)
   std::vector<double> class_prior;         // training-set class frequencies pi [N]; empty: uniform
 };
+
+// Whether the head has the group decoder (head = decoder or linear+decoder), and the Linear classifier
+// on the features (head = linear or linear+decoder).
+bool has_decoder(const ModelOptions& options);
+bool has_linear_classifier(const ModelOptions& options);
 
 // Throws UserError naming the first invalid option, its value and the accepted values.
 void validate(const ModelOptions& options);

@@ -62,12 +62,49 @@ TEST_P(ModelCombination, ForwardAndBackwardAreFinite) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Model, ModelCombination,
-                         ::testing::Combine(::testing::Values("decoder", "linear"), ::testing::Values("hash", "pool"),
-                                            ::testing::Values("paco", "ce", "supcon"), ::testing::Bool()),
+                         ::testing::Combine(::testing::Values("decoder", "linear", "linear+decoder"),
+                                            ::testing::Values("hash", "pool"), ::testing::Values("paco", "ce", "supcon"),
+                                            ::testing::Bool()),
                          [](const auto& info) {
-                           return std::get<0>(info.param) + "_" + std::get<1>(info.param) + "_" +
+                           const std::string head = std::get<0>(info.param) == "linear+decoder" ? "linear_plus_decoder"
+                                                                                                 : std::get<0>(info.param);
+                           return head + "_" + std::get<1>(info.param) + "_" +
                                   std::get<2>(info.param) + (std::get<3>(info.param) ? "_momentum" : "_nomomentum");
                          });
+
+// head = linear+decoder: the decoder's group FC starts at zero, so the model starts as the linear head and
+// the decoder learns a correction on top of it.
+TEST(Model, LinearPlusDecoderStartsAsTheLinearHeadAndTheDecoderLearns) {
+  torch::manual_seed(2);
+  auto options = tiny_model_options(3);
+  options.head = "linear+decoder";
+  options.loss = "ce";
+  options.momentum = false;
+  ContrastiveClassifier model(options);
+  auto* classifier = model->named_children()["classifier"]->as<torch::nn::LinearImpl>();
+  auto* decoder = model->named_children()["decoder"]->as<GroupDecoderImpl>();
+  ASSERT_NE(classifier, nullptr);
+  ASSERT_NE(decoder, nullptr);
+  EXPECT_EQ(model->head_parameters().size(), classifier->parameters().size() + decoder->parameters().size());
+  const auto images = torch::randn({4, 3, 32, 32});  // [B,3,S,S]
+  model->eval();
+  {
+    torch::NoGradGuard no_grad;
+    const auto linear_only = classifier->forward(model->hash_code(images)) + model->prediction_offset();  // [B,N]
+    EXPECT_TRUE(torch::allclose(model->forward_logits(images), linear_only, 1e-5, 1e-6));
+  }
+  model->train();
+  torch::optim::SGD optimizer(model->trainable_parameters(), torch::optim::SGDOptions(0.1));
+  const auto labels = torch::tensor({0, 1, 2, 1}, torch::kInt64);
+  for (int step = 0; step < 2; ++step) {
+    optimizer.zero_grad();
+    model->training_loss(images, torch::Tensor(), labels).total.backward();
+    optimizer.step();
+  }
+  EXPECT_GT(decoder->named_parameters()["group_weight"].abs().max().item<double>(), 0.0);
+  EXPECT_GT(decoder->named_parameters()["embed.weight"].grad().abs().max().item<double>(), 0.0)
+      << "from the second step on the gradient reaches the decoder's layers below the group FC";
+}
 
 TEST(Model, BothDecoderMemoriesTrain) {
   for (const char* memory : {"codes", "spatial"}) {

@@ -35,7 +35,7 @@ std::vector<torch::Tensor> after_one_step(const std::string& head, double head_l
 }
 
 TEST(Optimizer, GroupsSplitTheTrainableParametersIntoEncoderAndHead) {
-  for (const std::string head : {"decoder", "linear"}) {
+  for (const std::string head : {"decoder", "linear", "linear+decoder"}) {
     ContrastiveClassifier model(tiny_model(head));
     auto optimizer = make_optimizer(model, Config{}, 0.1);
     const auto& groups = optimizer->param_groups();

@@ -98,6 +98,23 @@ INSTANTIATE_TEST_SUITE_P(Predictor, PredictorEveryBackbone,
                            return std::get<0>(info.param) + (std::get<1>(info.param) ? "_flip" : "_single");
                          });
 
+TEST(Predictor, EveryHeadMatchesInferBatch) {
+  for (const std::string head : {"decoder", "linear", "linear+decoder"}) {
+    Config config = small_config("tiny", false);
+    config.head = head;
+    LoadedModel loaded = random_model(config);
+    {
+      torch::NoGradGuard no_grad;  // every head parameter away from its initial value (linear+decoder's zero group FC)
+      for (auto& parameter : loaded.model->head_parameters()) parameter.normal_(0, 0.3);
+    }
+    const auto images = test_images();
+    const BatchOutputs expected = reference_outputs(loaded, images, torch::kCPU);
+    Predictor predictor(loaded, torch::kCPU, PredictorOptions{});
+    const BatchOutputs actual = predictor.forward(predictor.transform(pointers(images)));
+    expect_close(actual.logits, expected.logits, 1e-4, head + " logits");
+  }
+}
+
 TEST(Predictor, EveryPathAndLayoutGivesTheSameOutputs) {
   LoadedModel loaded = random_model(small_config("resnet18", false));
   const auto images = test_images();
