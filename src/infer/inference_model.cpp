@@ -20,6 +20,13 @@ torch::Device model_device(const ContrastiveClassifier& model) {
 
 }  // namespace
 
+void require_int8_supported(const InferenceOptions& options, const torch::Device& device) {
+  if (!device.is_cpu()) throw UserError("int8 inference runs on the CPU: use --device cpu, or drop --int8-calibration");
+  if (!options.fuse_backbone) {
+    throw UserError("int8 inference quantises the fused backbone: drop --fuse-backbone=false or --int8-calibration");
+  }
+}
+
 InferenceModel::InferenceModel(ContrastiveClassifier model, const InferenceOptions& options)
     : model_(std::move(model)), device_(model_device(model_)) {
   model_->eval();
@@ -35,10 +42,7 @@ InferenceModel::InferenceModel(ContrastiveClassifier model, const InferenceOptio
     throw UserError("inference: the model has no backbone or no classification head it knows (decoder and/or linear)");
   }
   if (options.int8_calibration.defined()) {
-    if (!device_.is_cpu()) throw UserError("int8 inference runs on the CPU: use --device cpu, or drop --int8-calibration");
-    if (!options.fuse_backbone) {
-      throw UserError("int8 inference quantises the fused backbone: drop --fuse-backbone=false or --int8-calibration");
-    }
+    require_int8_supported(options, device_);
     const auto folded = FusedBackbone::compile(*backbone_, device_, TensorLayout::contiguous);
     if (!folded) throw UserError("int8 inference: this backbone has no fused form to quantise");
     quantized_ = QuantizedBackbone::compile(*folded, options.int8_calibration);

@@ -21,6 +21,10 @@ struct InferenceOptions {
   torch::Tensor int8_calibration;
 };
 
+// Throws UserError when int8 inference cannot run with these options: a device other than the CPU, or the
+// fused backbone turned off. The Predictor calls it before it decodes any calibration image.
+void require_int8_supported(const InferenceOptions& options, const torch::Device& device);
+
 // What training's infer_batch computes (ContrastiveClassifier::forward_logits, hash_code, optional flip
 // averaging), in one pass through the encoder instead of one for the logits, one for the mirror image and one
 // for the codes. The projection head, which only the contrastive loss reads, is not run.

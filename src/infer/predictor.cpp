@@ -33,7 +33,10 @@ void Predictor::prepare(const torch::Device& device, const PredictorOptions& opt
   eval_.flip_test = options.flip_test.value_or(loaded_.config.flip_test);
   decode_.max_short_side = loaded_.config.effective_decode_short_side();
   InferenceOptions inference = options;
-  if (!options.int8.folder.empty()) inference.int8_calibration = calibration_views(options.int8);
+  if (!options.int8.folder.empty()) {
+    require_int8_supported(inference, device);  // before the calibration images are decoded
+    inference.int8_calibration = calibration_views(options.int8);
+  }
   inference_ = std::make_unique<InferenceModel>(loaded_.model, inference);
 }
 
