@@ -35,12 +35,8 @@ InferenceModel::InferenceModel(ContrastiveClassifier model, const InferenceOptio
   backbone_ = named_child<BackboneImpl>(*encoder, "backbone");
   fusion_ = named_child<HashFusionImpl>(*encoder, "fusion");
   spatial_memory_ = encoder->options().spatial_memory;
-  decoder_ = named_child<GroupDecoderImpl>(*model_, "decoder");
-  classifier_ = named_child<torch::nn::LinearImpl>(*model_, "classifier");
   prediction_offset_ = model_->prediction_offset().to(device_);
-  if (!backbone_ || (!decoder_ && !classifier_)) {
-    throw UserError("inference: the model has no backbone or no classification head it knows (decoder and/or linear)");
-  }
+  if (!backbone_) throw UserError("inference: the model's encoder has no backbone it knows");
   if (options.int8_calibration.defined()) {
     require_int8_supported(options, device_);
     const auto folded = FusedBackbone::compile(*backbone_, device_, TensorLayout::contiguous);
@@ -55,12 +51,6 @@ InferenceModel::InferenceModel(ContrastiveClassifier model, const InferenceOptio
 std::string InferenceModel::backbone_path() const {
   if (quantized_) return "int8";
   return fused_ ? layout_name(fused_->layout()) : "module";
-}
-
-torch::Tensor InferenceModel::head(const torch::Tensor& features, const torch::Tensor& tokens) const {
-  torch::Tensor z = classifier_ ? classifier_->forward(features) : decoder_->forward(tokens);  // [B,N]
-  if (classifier_ && decoder_) z = z + decoder_->forward(tokens);                            // [B,N]
-  return z + prediction_offset_;                                                             // [B,N]
 }
 
 BatchOutputs InferenceModel::forward(const torch::Tensor& images, bool flip_test) const {  // images: [B,3,S,S]
@@ -82,7 +72,7 @@ BatchOutputs InferenceModel::forward(const torch::Tensor& images, bool flip_test
     tokens = spatial ? torch::cat({maps.c5.flatten(2).transpose(1, 2), features.unsqueeze(1)}, 1)  // [B',HW+1,C5]
                      : features.unsqueeze(1);                                            // [B',1,C5]
   }
-  torch::Tensor logits = head(features, tokens).to(torch::kFloat32);                    // [B',N]
+  torch::Tensor logits = (model_.ptr()->head(features, tokens) + prediction_offset_).to(torch::kFloat32);  // [B',N]
   if (flip_test) logits = 0.5 * (logits.narrow(0, 0, batch) + logits.narrow(0, batch, batch));  // [B,N]
   BatchOutputs outputs;
   outputs.logits = logits.cpu();

@@ -31,7 +31,7 @@ void require_int8_supported(const InferenceOptions& options, const torch::Device
 class InferenceModel {
  public:
   // `model` must be an inference-only copy (the Predictor loads or copies its own): it is put in eval mode
-  // and, with fold_batch_norm, changed in place. Throws UserError for a model without a head it knows.
+  // and, with fold_batch_norm, changed in place. Throws UserError for an encoder without a backbone it knows.
   InferenceModel(ContrastiveClassifier model, const InferenceOptions& options);
 
   // images [B,3,S,S] on the model's device -> logits z [B,N] and codes u [B,L] (undefined without hash
@@ -48,8 +48,6 @@ class InferenceModel {
   const torch::Device& device() const { return device_; }
 
  private:
-  torch::Tensor head(const torch::Tensor& features, const torch::Tensor& tokens) const;  // -> z [B,N]
-
   ContrastiveClassifier model_;
   torch::Device device_;
   std::shared_ptr<BackboneImpl> backbone_;
@@ -57,8 +55,6 @@ class InferenceModel {
   std::unique_ptr<QuantizedBackbone> quantized_;          // int8: runs instead of fused_
   std::shared_ptr<HashFusionImpl> fusion_;                // null with features = pool
   bool spatial_memory_ = false;
-  std::shared_ptr<GroupDecoderImpl> decoder_;             // head = decoder or linear+decoder
-  std::shared_ptr<torch::nn::LinearImpl> classifier_;     // head = linear or linear+decoder
   torch::Tensor prediction_offset_;                       // [N] on device_, ContrastiveClassifier::prediction_offset
   int64_t folded_pairs_ = 0;
 };

@@ -28,10 +28,10 @@ ContrastiveClassifierImpl::ContrastiveClassifierImpl(const ModelOptions& options
   log_prior_ = register_buffer("log_prior", (prior / prior.sum()).log());                  // [N]
 }
 
-torch::Tensor ContrastiveClassifierImpl::head(const EncoderOutput& encoded) {
-  if (classifier_.is_empty()) return decoder_->forward(encoded.tokens);  // [B,N]
-  if (decoder_.is_empty()) return classifier_->forward(encoded.features);  // [B,N]
-  return classifier_->forward(encoded.features) + decoder_->forward(encoded.tokens);  // [B,N]
+torch::Tensor ContrastiveClassifierImpl::head(const torch::Tensor& features, const torch::Tensor& tokens) {
+  if (classifier_.is_empty()) return decoder_->forward(tokens);       // [B,N]
+  if (decoder_.is_empty()) return classifier_->forward(features);     // [B,N]
+  return classifier_->forward(features) + decoder_->forward(tokens);  // [B,N]
 }
 
 torch::Tensor ContrastiveClassifierImpl::prediction_offset() const {
@@ -40,7 +40,8 @@ torch::Tensor ContrastiveClassifierImpl::prediction_offset() const {
 }
 
 torch::Tensor ContrastiveClassifierImpl::forward_logits(const torch::Tensor& images) {
-  return head(encoder_->forward(images)) + prediction_offset();  // [B,N]
+  const EncoderOutput encoded = encoder_->forward(images);
+  return head(encoded.features, encoded.tokens) + prediction_offset();  // [B,N]
 }
 
 torch::Tensor ContrastiveClassifierImpl::hash_code(const torch::Tensor& images) {
@@ -104,7 +105,7 @@ LossTerms ContrastiveClassifierImpl::training_loss(const torch::Tensor& anchor, 
   check_batch(anchor, positive, labels);
   auto y = labels.to(torch::kInt64);                                     // [B]
   auto query = encoder_->forward(anchor);                                // features [B,F], embedding [B,d]
-  auto logits = head(query);                                             // [B,N]
+  auto logits = head(query.features, query.tokens);                      // [B,N]
   auto zero = torch::zeros({}, logits.options().dtype(torch::kFloat32));
   LossTerms terms{zero, zero, zero, zero};
   if (encoder_->has_fusion()) terms.quantization = options_.lambda_q * quantization_loss(query.features);  // []

@@ -59,9 +59,11 @@ class ContrastiveClassifierImpl : public torch::nn::Module {
   // What prediction adds to the head's logits z: log(pi) [N] for loss = paco with predict_prior = train,
   // else zeros [N] (see ModelOptions::predict_prior).
   torch::Tensor prediction_offset() const;
+  // The class head on an encoder's outputs, before prediction_offset: the linear classifier on features
+  // [B,F] and/or the group decoder on tokens [B,T,F], summed when both are present. -> z [B,N]
+  torch::Tensor head(const torch::Tensor& features, const torch::Tensor& tokens);
 
  private:
-  torch::Tensor head(const EncoderOutput& encoded);  // -> z [B,N]
   void check_batch(const torch::Tensor& anchor, const torch::Tensor& positive, const torch::Tensor& labels) const;
 
   ModelOptions options_;
