@@ -59,7 +59,7 @@ void add_predict_command(CLI::App& app) {
   auto options = std::make_shared<Options>();
   CLI::App* command = app.add_subcommand("predict", "classify images: top classes, disposal bin, hash code");
   command->add_option("--model", options->model, "checkpoint (best.ckpt of a run)")->required();
-  command->add_option("--top-k", options->top_k, "classes to list per image")->capture_default_str()->check(CLI::PositiveNumber);
+  command->add_option("--top-k", options->top_k, "classes to list per image")->capture_default_str()->check(positive_number);
   command->add_option("--format", options->format, "json (JSON lines) or csv")->capture_default_str()->check(CLI::IsMember({"json", "csv"}));
   command->add_option("--device", options->device, "cpu or cuda")->capture_default_str();
   command->add_option("--threads", options->threads, "intra-op threads (0: one per core)")->capture_default_str();

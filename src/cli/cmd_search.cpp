@@ -113,8 +113,8 @@ void add_search_command(CLI::App& app) {
   CLI::App* command = app.add_subcommand("search", "nearest gallery images of each query image by hash code");
   command->add_option("--model", options->model, "the checkpoint the index was built with")->required();
   command->add_option("--index", options->index, "hash index from `trashcl index build`")->required();
-  command->add_option("--k", options->k, "neighbours per query")->capture_default_str()->check(CLI::PositiveNumber);
-  command->add_option("--batch-size", options->batch_size, "images per forward pass")->capture_default_str()->check(CLI::PositiveNumber);
+  command->add_option("--k", options->k, "neighbours per query")->capture_default_str()->check(positive_number);
+  command->add_option("--batch-size", options->batch_size, "images per forward pass")->capture_default_str()->check(positive_number);
   command->add_option("--device", options->device, "cpu or cuda")->capture_default_str();
   command->add_option("--threads", options->threads, "intra-op threads (0: one per core)")->capture_default_str();
   command->add_flag("--json", options->json, "one JSON document on stdout: {index, bits, k, results: [{path, hash, neighbours | error}]}");

@@ -71,13 +71,13 @@ void add_serve_command(CLI::App& app) {
   add_int8_options(*command, options->int8);
   command->add_option("--threads", *threads, "intra-op threads for inference (0: one per core)")->capture_default_str();
   command->add_option("--max-batch", options->max_batch, "images per forward pass at most")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+      ->capture_default_str()->check(positive_number);
   command->add_option("--max-wait-ms", options->max_wait_ms, "how long a request waits for others to share its batch")
-      ->capture_default_str()->check(CLI::NonNegativeNumber);
+      ->capture_default_str()->check(non_negative_number);
   command->add_option("--max-body-mb", options->max_body_mb, "largest request body in MiB (larger: 413)")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+      ->capture_default_str()->check(positive_number);
   command->add_option("--workers", options->workers, "HTTP worker threads: connections served at once")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+      ->capture_default_str()->check(positive_number);
   command->callback([options, threads] { run_serve(*options, *threads); });
 }
 

@@ -21,6 +21,11 @@ void add_serve_command(CLI::App& app);
 void add_index_command(CLI::App& app);
 void add_search_command(CLI::App& app);
 
+// Number checks whose message names the bound (CLI11 2.1's PositiveNumber prints a range up to DBL_MAX):
+// "--k: must be greater than 0, not 0", "--k: 'x' is not a number".
+extern const CLI::Validator positive_number;      // > 0
+extern const CLI::Validator non_negative_number;  // >= 0
+
 // Intra-op threads for tensor math: `requested`, or one per core when 0.
 void set_compute_threads(int requested);
 

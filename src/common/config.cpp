@@ -109,7 +109,7 @@ std::vector<Config::Field> Config::fields() {
       {"epochs", "train", "training epochs", &epochs},
       {"batch_size", "train", "images per step", &batch_size},
       {"lr", "train", "peak learning rate at batch 128 (scaled linearly with the batch size)", &lr},
-      {"head_lr_scale", "train", "learning-rate multiplier of the class head (decoder or linear classifier)", &head_lr_scale},
+      {"head_lr_scale", "train", "learning-rate multiplier of the class head (the linear classifier and/or the decoder)", &head_lr_scale},
       {"weight_decay", "train", "SGD weight decay", &weight_decay},
       {"sgd_momentum", "train", "SGD momentum", &sgd_momentum},
       {"warmup_epochs", "train", "linear warm-up length in epochs, then cosine decay", &warmup_epochs},

@@ -82,6 +82,13 @@ TEST(CliData, UserErrorsExitOneWithAMessageNamingTheCause) {
   EXPECT_EQ(run_trashcl("no-such-command").exit_code, 1);
   EXPECT_EQ(run_trashcl("split --data x").exit_code, 1);  // --out missing
 
+  auto zero = run_trashcl("predict --model m.ckpt --int8-calibration-images 0 x.jpg");
+  EXPECT_EQ(zero.exit_code, 1);
+  EXPECT_NE(zero.err.find("--int8-calibration-images: must be greater than 0, not 0"), std::string::npos) << zero.err;
+  auto word = run_trashcl("search --model m.ckpt --index i --k many x.jpg");
+  EXPECT_EQ(word.exit_code, 1);
+  EXPECT_NE(word.err.find("--k: 'many' is not a number"), std::string::npos) << word.err;
+
   ASSERT_EQ(run_trashcl("synth --out " + shell_quote((dir / "d").string()) + " --per-class 3 --size 32").exit_code, 0);
   testing::write_bytes(dir / "bad.toml", "image_size = \"big\"\n");
   auto bad_config = run_trashcl("augment-preview --data " + shell_quote((dir / "d").string()) + " --out x.png --config " +
