@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
 #include <sstream>
 
 #include "support/run_command.h"
@@ -90,6 +91,22 @@ TEST(CliTrain, TrainEvalPredictFollowTheContract) {
 }
 
 // Bad option values stop train before any data is read, naming the flag and what it accepts.
+TEST(CliTrain, ARunCutShortSaysItWasNotValidatedAndWhereTheModelIs) {
+  TempDir dir;
+  const std::string data = shell_quote((dir / "data").string()), run = shell_quote((dir / "run").string());
+  ASSERT_EQ(run_trashcl("synth --out " + data + " --classes 3 --per-class 12 --size 48").exit_code, 0);
+  ASSERT_EQ(run_trashcl("split --data " + data + " --out " + shell_quote((dir / "split.csv").string())).exit_code, 0);
+  auto trained = run_trashcl("train --data " + data + " --split " + shell_quote((dir / "split.csv").string()) +
+                             " --out " + run + kTinyRun + " --max-steps 1");
+  ASSERT_EQ(trained.exit_code, 0) << trained.err;
+  const std::string log = trained.out + trained.err;
+  EXPECT_NE(log.find("not validated (the epoch was cut short by --max-steps)"), std::string::npos) << log;
+  EXPECT_NE(log.find("no best.ckpt: the model is in"), std::string::npos) << log;
+  EXPECT_EQ(log.find("-1.0000"), std::string::npos) << log;
+  EXPECT_TRUE(std::filesystem::exists(dir / "run/last.ckpt"));
+  EXPECT_FALSE(std::filesystem::exists(dir / "run/best.ckpt"));
+}
+
 TEST(CliTrain, RejectsBadModelOptionsNamingTheFlag) {
   TempDir dir;
   const std::string data = shell_quote((dir / "none").string());
