@@ -18,13 +18,24 @@ using testing::TempDir;
 const char* kTinyRun = " --backbone tiny --image-size 32 --batch-size 8 --queue-size 16 --hash-bits 16 --decoder-width 32"
                        " --epochs 2 --threads 2";
 
+// DIR/data: 3 classes of 12 generated images; DIR/split.csv: their split.
+void make_synthetic_data(const TempDir& dir) {
+  const std::string data = shell_quote((dir / "data").string());
+  ASSERT_EQ(run_trashcl("synth --out " + data + " --classes 3 --per-class 12 --size 48").exit_code, 0);
+  ASSERT_EQ(run_trashcl("split --data " + data + " --out " + shell_quote((dir / "split.csv").string())).exit_code, 0);
+}
+
+// A tiny 2-epoch run on make_synthetic_data's images into DIR/run.
+std::string tiny_train_command(const TempDir& dir) {
+  return "train --data " + shell_quote((dir / "data").string()) + " --split " +
+         shell_quote((dir / "split.csv").string()) + " --out " + shell_quote((dir / "run").string()) + kTinyRun;
+}
+
 TEST(CliTrain, TrainEvalPredictFollowTheContract) {
   TempDir dir;
   const std::string data = shell_quote((dir / "data").string()), run = shell_quote((dir / "run").string());
-  ASSERT_EQ(run_trashcl("synth --out " + data + " --classes 3 --per-class 12 --size 48").exit_code, 0);
-  ASSERT_EQ(run_trashcl("split --data " + data + " --out " + shell_quote((dir / "split.csv").string())).exit_code, 0);
-  auto trained = run_trashcl("train --data " + data + " --split " + shell_quote((dir / "split.csv").string()) +
-                             " --out " + run + kTinyRun);
+  ASSERT_NO_FATAL_FAILURE(make_synthetic_data(dir));
+  auto trained = run_trashcl(tiny_train_command(dir));
   ASSERT_EQ(trained.exit_code, 0) << trained.err;
   EXPECT_NE(trained.out.find("epoch 2/2"), std::string::npos) << trained.out;  // plain progress lines (not a TTY)
 
@@ -90,14 +101,10 @@ TEST(CliTrain, TrainEvalPredictFollowTheContract) {
   EXPECT_NE(bad_prior.err.find("--predict-prior"), std::string::npos) << bad_prior.err;
 }
 
-// Bad option values stop train before any data is read, naming the flag and what it accepts.
 TEST(CliTrain, ARunCutShortSaysItWasNotValidatedAndWhereTheModelIs) {
   TempDir dir;
-  const std::string data = shell_quote((dir / "data").string()), run = shell_quote((dir / "run").string());
-  ASSERT_EQ(run_trashcl("synth --out " + data + " --classes 3 --per-class 12 --size 48").exit_code, 0);
-  ASSERT_EQ(run_trashcl("split --data " + data + " --out " + shell_quote((dir / "split.csv").string())).exit_code, 0);
-  auto trained = run_trashcl("train --data " + data + " --split " + shell_quote((dir / "split.csv").string()) +
-                             " --out " + run + kTinyRun + " --max-steps 1");
+  ASSERT_NO_FATAL_FAILURE(make_synthetic_data(dir));
+  auto trained = run_trashcl(tiny_train_command(dir) + " --max-steps 1");
   ASSERT_EQ(trained.exit_code, 0) << trained.err;
   const std::string log = trained.out + trained.err;
   EXPECT_NE(log.find("not validated (the epoch was cut short by --max-steps)"), std::string::npos) << log;
@@ -107,6 +114,7 @@ TEST(CliTrain, ARunCutShortSaysItWasNotValidatedAndWhereTheModelIs) {
   EXPECT_FALSE(std::filesystem::exists(dir / "run/best.ckpt"));
 }
 
+// Bad option values stop train before any data is read, naming the flag and what it accepts.
 TEST(CliTrain, RejectsBadModelOptionsNamingTheFlag) {
   TempDir dir;
   const std::string data = shell_quote((dir / "none").string());
