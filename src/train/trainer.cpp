@@ -249,13 +249,15 @@ TrainSummary train(Config config, const fs::path& run_dir, bool resume) {
         "{},{},{:.6f},{:.6f},{:.6f},{:.6f},{:.6g},{:.4f},{:.4f},{:.1f},{:.1f},{:.1f}\n", epoch + 1, meta.step,
         mean_losses[0].item<double>(), mean_losses[1].item<double>(), mean_losses[2].item<double>(),
         mean_losses[3].item<double>(), lr, val_top1, val_f1, images_per_second, 100 * data_share, epoch_seconds);
-    std::string validation = fmt::format("val top-1 {:.4f}, val macro-F1 {:.4f}", val_top1, val_f1);
+    std::string validation;
     if (!epoch_done) {
       validation = "not validated (the epoch was cut short by --max-steps)";
     } else if (!validate) {
       validation = fmt::format("not validated (every {} epochs: --eval-every)", config.eval_every);
-    } else if (val_top1 < 0) {
+    } else if (data.val.dataset.samples.empty()) {
       validation = "not validated (no validation images)";
+    } else {
+      validation = fmt::format("val top-1 {:.4f}, val macro-F1 {:.4f}", val_top1, val_f1);
     }
     spdlog::info("epoch {}/{}: loss {:.4f}, {}, {:.1f} img/s, data {:.0f}%, {:.0f}s", epoch + 1, config.epochs,
                  mean_losses[0].item<double>(), validation, images_per_second, 100 * data_share, epoch_seconds);
@@ -277,8 +279,8 @@ TrainSummary train(Config config, const fs::path& run_dir, bool resume) {
   if (summary.best_epoch < 0) {
     spdlog::info("done: {} steps in {:.0f}s; no epoch was validated, so there is no best.ckpt: the model is in {}",
                  summary.steps, summary.seconds, last.string());
-  } else if (summary.best_val_top1 < 0) {
-    spdlog::info("done: {} steps in {:.0f}s; no validation images, so best.ckpt is the last whole epoch's, {} ({})",
+  } else if (data.val.dataset.samples.empty()) {
+    spdlog::info("done: {} steps in {:.0f}s; no validation images, so best.ckpt holds epoch {}, the last whole one ({})",
                  summary.steps, summary.seconds, summary.best_epoch, best.string());
   } else {
     spdlog::info("done: {} steps in {:.0f}s; best validation top-1 {:.4f} at epoch {} ({})", summary.steps,
