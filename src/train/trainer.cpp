@@ -177,6 +177,7 @@ TrainSummary train(Config config, const fs::path& run_dir, bool resume) {
   eval_options.flip_test = config.flip_test;
   eval_options.bf16 = config.precision == "bf16";
   const bool two_views = config.loss != "ce";
+  const bool has_val_images = !data.val.dataset.samples.empty();
   auto save = [&](const fs::path& path) {
     meta.cpu_rng_state = cpu_rng_state();
     save_checkpoint(path, model, &optimizer, meta);
@@ -236,7 +237,7 @@ TrainSummary train(Config config, const fs::path& run_dir, bool resume) {
     const bool epoch_done = meta.step % steps_per_epoch == 0;
     const bool validate = epoch_done && ((epoch + 1) % std::max(1, config.eval_every) == 0 || epoch + 1 == config.epochs);
     double val_top1 = -1, val_f1 = -1;
-    if (validate && !data.val.dataset.samples.empty()) {
+    if (validate && has_val_images) {
       const ClassificationReport report = evaluate(model, data.val, eval_options, counts);
       val_top1 = report.top1;
       val_f1 = report.macro_f1;
@@ -254,7 +255,7 @@ TrainSummary train(Config config, const fs::path& run_dir, bool resume) {
       validation = "not validated (the epoch was cut short by --max-steps)";
     } else if (!validate) {
       validation = fmt::format("not validated (every {} epochs: --eval-every)", config.eval_every);
-    } else if (data.val.dataset.samples.empty()) {
+    } else if (!has_val_images) {
       validation = "not validated (no validation images)";
     } else {
       validation = fmt::format("val top-1 {:.4f}, val macro-F1 {:.4f}", val_top1, val_f1);
@@ -262,7 +263,7 @@ TrainSummary train(Config config, const fs::path& run_dir, bool resume) {
     spdlog::info("epoch {}/{}: loss {:.4f}, {}, {:.1f} img/s, data {:.0f}%, {:.0f}s", epoch + 1, config.epochs,
                  mean_losses[0].item<double>(), validation, images_per_second, 100 * data_share, epoch_seconds);
 
-    const bool improved = validate && (data.val.dataset.samples.empty() || val_top1 > meta.best_metric);
+    const bool improved = validate && (!has_val_images || val_top1 > meta.best_metric);
     if (improved) {
       meta.best_metric = val_top1;
       meta.best_epoch = epoch + 1;
@@ -279,7 +280,7 @@ TrainSummary train(Config config, const fs::path& run_dir, bool resume) {
   if (summary.best_epoch < 0) {
     spdlog::info("done: {} steps in {:.0f}s; no epoch was validated, so there is no best.ckpt: the model is in {}",
                  summary.steps, summary.seconds, last.string());
-  } else if (data.val.dataset.samples.empty()) {
+  } else if (!has_val_images) {
     spdlog::info("done: {} steps in {:.0f}s; no validation images, so best.ckpt holds epoch {}, the last whole one ({})",
                  summary.steps, summary.seconds, summary.best_epoch, best.string());
   } else {

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 
 #include "support/run_command.h"
@@ -112,6 +113,27 @@ TEST(CliTrain, ARunCutShortSaysItWasNotValidatedAndWhereTheModelIs) {
   EXPECT_EQ(log.find("-1.0000"), std::string::npos) << log;
   EXPECT_TRUE(std::filesystem::exists(dir / "run/last.ckpt"));
   EXPECT_FALSE(std::filesystem::exists(dir / "run/best.ckpt"));
+}
+
+// A split with no validation rows: each epoch says it was not validated, and best.ckpt is the last whole epoch.
+TEST(CliTrain, ARunWithoutValidationImagesKeepsTheLastEpochAsBest) {
+  TempDir dir;
+  ASSERT_NO_FATAL_FAILURE(make_synthetic_data(dir));
+  std::ifstream split_file(dir / "split.csv");
+  std::stringstream train_only;
+  for (std::string row; std::getline(split_file, row);) {
+    const auto last_comma = row.rfind(',');
+    train_only << (row.substr(last_comma + 1) == "split" ? row : row.substr(0, last_comma) + ",train") << "\n";
+  }
+  testing::write_bytes(dir / "split.csv", train_only.str());
+
+  auto trained = run_trashcl(tiny_train_command(dir));
+  ASSERT_EQ(trained.exit_code, 0) << trained.err;
+  const std::string log = trained.out + trained.err;
+  EXPECT_NE(log.find("0 validation"), std::string::npos) << log;
+  EXPECT_NE(log.find("not validated (no validation images)"), std::string::npos) << log;
+  EXPECT_NE(log.find("no validation images, so best.ckpt holds epoch 2, the last whole one"), std::string::npos) << log;
+  EXPECT_TRUE(std::filesystem::exists(dir / "run/best.ckpt"));
 }
 
 // Bad option values stop train before any data is read, naming the flag and what it accepts.
