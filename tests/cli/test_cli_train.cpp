@@ -3,9 +3,9 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 
+#include "data/dataset.h"
 #include "support/run_command.h"
 #include "support/test_support.h"
 
@@ -119,13 +119,9 @@ TEST(CliTrain, ARunCutShortSaysItWasNotValidatedAndWhereTheModelIs) {
 TEST(CliTrain, ARunWithoutValidationImagesKeepsTheLastEpochAsBest) {
   TempDir dir;
   ASSERT_NO_FATAL_FAILURE(make_synthetic_data(dir));
-  std::ifstream split_file(dir / "split.csv");
-  std::stringstream train_only;
-  for (std::string row; std::getline(split_file, row);) {
-    const auto last_comma = row.rfind(',');
-    train_only << (row.substr(last_comma + 1) == "split" ? row : row.substr(0, last_comma) + ",train") << "\n";
-  }
-  testing::write_bytes(dir / "split.csv", train_only.str());
+  std::vector<SplitEntry> entries = read_split_csv(dir / "split.csv");
+  for (SplitEntry& entry : entries) entry.split = "train";
+  write_split_csv(dir / "split.csv", entries);
 
   auto trained = run_trashcl(tiny_train_command(dir));
   ASSERT_EQ(trained.exit_code, 0) << trained.err;
