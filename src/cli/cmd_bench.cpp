@@ -25,6 +25,7 @@
 #include "data/loader.h"
 #include "data/synth.h"
 #include "infer/predictor.h"
+#include "model/memory_format.h"
 #include "train/bins.h"
 #include "train/checkpoint.h"
 #include "train/evaluate.h"
@@ -164,6 +165,7 @@ nlohmann::json bench_train(const BenchOptions& options) {
   torch::manual_seed(config.seed);
   ContrastiveClassifier model(model_options(config, prior));
   model->to(device);
+  if (config.channels_last) to_channels_last(*model);
   model->train();
   const std::unique_ptr<torch::optim::SGD> sgd = make_optimizer(model, config, config.lr);
   torch::optim::SGD& optimizer = *sgd;
@@ -198,6 +200,7 @@ nlohmann::json bench_train(const BenchOptions& options) {
       }
       views = make_two_views(*batch, augment, device, config.loss != "ce");
     }
+    if (config.channels_last) views = in_channels_last(std::move(views));
     data_seconds += seconds_since(data_start);
     model->set_step(step);
     LossTerms terms;

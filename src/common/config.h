@@ -65,6 +65,7 @@ struct Config {
   int64_t max_steps = 0;
   int eval_every = 1;
   std::string precision = "fp32";
+  bool channels_last = true;
   bool flip_test = true;
   // ---- runtime -------------------------------------------------------------------------------------
   int threads = 0;

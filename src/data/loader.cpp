@@ -31,6 +31,12 @@ TwoViewBatch make_two_views(const RawBatch& batch, const AugmentConfig& config, 
   return views;
 }
 
+TwoViewBatch in_channels_last(TwoViewBatch views) {
+  views.anchor = views.anchor.contiguous(torch::MemoryFormat::ChannelsLast);  // [B,3,S,S], NHWC storage
+  if (views.positive.defined()) views.positive = views.positive.contiguous(torch::MemoryFormat::ChannelsLast);
+  return views;
+}
+
 BatchLoader::BatchLoader(std::shared_ptr<ImageCache> cache, std::vector<int> labels, int num_classes,
                          LoaderOptions options)
     : cache_(std::move(cache)), labels_(std::move(labels)), num_classes_(num_classes), options_(options) {

@@ -50,6 +50,9 @@ struct TwoViewBatch {
 TwoViewBatch make_two_views(const RawBatch& batch, const AugmentConfig& config, const torch::Device& device,
                             bool with_positive = true);
 
+// The same views stored channels-last (NHWC), for a model whose weights are (to_channels_last, Config::channels_last).
+TwoViewBatch in_channels_last(TwoViewBatch views);
+
 // Where the consumer's time went: waiting in next() for data versus everything between two next() calls.
 struct LoaderTiming {
   double wait_seconds = 0;

@@ -11,6 +11,7 @@
 #include "data/dataset.h"
 #include "data/encode.h"
 #include "data/loader.h"
+#include "model/memory_format.h"
 #include "train/bins.h"
 #include "train/checkpoint.h"
 #include "train/evaluate.h"
@@ -133,6 +134,7 @@ TrainSummary train(Config config, const fs::path& run_dir, bool resume) {
   torch::manual_seed(static_cast<uint64_t>(config.seed));
   ContrastiveClassifier model(model_config);
   model->to(device);
+  if (config.channels_last) to_channels_last(*model);
   const double peak_lr = config.lr * config.batch_size / 128.0;  // linear scaling rule
   const std::unique_ptr<torch::optim::SGD> sgd = make_optimizer(model, config, peak_lr);
   torch::optim::SGD& optimizer = *sgd;
@@ -158,6 +160,7 @@ TrainSummary train(Config config, const fs::path& run_dir, bool resume) {
   meta.image_size = config.image_size;
   if (resume) {
     const CheckpointMeta stored = restore(last, model, optimizer, device);
+    if (config.channels_last) to_channels_last(*model);  // a checkpoint keeps the layout it was saved in
     meta.step = stored.step;
     meta.best_metric = stored.best_metric;
     meta.best_epoch = stored.best_epoch;
@@ -195,7 +198,8 @@ TrainSummary train(Config config, const fs::path& run_dir, bool resume) {
     bool stop = false;
     while (auto batch = loader.next()) {
       const auto augment_start = Clock::now();
-      const TwoViewBatch views = make_two_views(*batch, augment, device, two_views);
+      TwoViewBatch views = make_two_views(*batch, augment, device, two_views);
+      if (config.channels_last) views = in_channels_last(std::move(views));
       augment_seconds += seconds_since(augment_start);
 
       lr = learning_rate_at(meta.step, warmup_steps, total_steps, peak_lr);

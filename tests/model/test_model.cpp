@@ -8,6 +8,7 @@
 
 #include "common/error.h"
 #include "model/contrastive_classifier.h"
+#include "model/memory_format.h"
 #include "model_testing.h"
 
 namespace trashcl {
@@ -156,6 +157,57 @@ TEST(Model, PredictPriorAddsTheTrainingLogPriorOnlyForPaco) {
   const auto natural = logits_with("paco", "train"), balanced = logits_with("paco", "uniform");
   EXPECT_TRUE(torch::allclose(natural - balanced, log_prior.unsqueeze(0).expand({2, 3}), 1e-5, 1e-5));
   EXPECT_TRUE(torch::equal(logits_with("ce", "train"), logits_with("ce", "uniform")));
+}
+
+// to_channels_last changes the storage, not the values or the tensors' identity: a model converted after its
+// optimizer was built and fed NHWC images trains like the NCHW one up to rounding, and its convolution weights,
+// the key encoder's included, stay NHWC through the SGD and momentum updates.
+TEST(Model, ChannelsLastTrainsLikeContiguous) {
+  const auto nhwc = torch::MemoryFormat::ChannelsLast;
+  auto train_three_steps = [nhwc](bool channels_last) {
+    torch::manual_seed(3);
+    auto options = tiny_model_options(3);
+    options.class_prior = {0.5, 0.3, 0.2};
+    ContrastiveClassifier model(options);
+    model->train();
+    torch::optim::SGD optimizer(model->trainable_parameters(), torch::optim::SGDOptions(0.05).momentum(0.9));
+    if (channels_last) to_channels_last(*model);
+    torch::manual_seed(4);
+    auto anchor = torch::randn({4, 3, 32, 32}), positive = torch::randn({4, 3, 32, 32});  // [B,3,S,S]
+    if (channels_last) {
+      anchor = anchor.contiguous(nhwc);
+      positive = positive.contiguous(nhwc);
+    }
+    const auto labels = torch::tensor({0, 1, 2, 1}, torch::kInt64);
+    std::vector<double> losses;
+    for (int step = 0; step < 3; ++step) {
+      torch::manual_seed(10 + step);  // the key encoder's sub-batch shuffle
+      auto terms = model->training_loss(anchor, positive, labels);
+      losses.push_back(terms.total.item<double>());
+      optimizer.zero_grad();
+      terms.total.backward();
+      optimizer.step();
+    }
+    return std::make_pair(losses, model);
+  };
+  const auto [nchw_losses, nchw] = train_three_steps(false);
+  const auto [nhwc_losses, converted] = train_three_steps(true);
+  for (size_t step = 0; step < nchw_losses.size(); ++step) {
+    EXPECT_NEAR(nhwc_losses[step], nchw_losses[step], 1e-4 * std::abs(nchw_losses[step])) << "step " << step;
+  }
+  const auto reference = nchw->named_parameters();
+  int64_t conv_weights = 0, key_conv_weights = 0;
+  for (const auto& item : converted->named_parameters()) {
+    const torch::Tensor& value = item.value();
+    EXPECT_TRUE(torch::allclose(value, reference[item.key()], 1e-3, 1e-3)) << item.key();
+    if (value.dim() != 4) continue;
+    EXPECT_TRUE(value.is_contiguous(nhwc)) << item.key();
+    EXPECT_FALSE(reference[item.key()].is_contiguous(nhwc)) << item.key();
+    ++conv_weights;
+    if (item.key().rfind("momentum.", 0) == 0) ++key_conv_weights;
+  }
+  EXPECT_GT(conv_weights, 0);
+  EXPECT_GT(key_conv_weights, 0);
 }
 
 TEST(Model, CheckpointHoldsQueueLogPriorAndBeta) {
