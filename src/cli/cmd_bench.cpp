@@ -202,7 +202,7 @@ nlohmann::json bench_train(const BenchOptions& options) {
     }
     if (config.channels_last) views = in_channels_last(std::move(views));
     data_seconds += seconds_since(data_start);
-    model->set_step(step);
+    model->set_step(step, options.warmup + options.steps);
     LossTerms terms;
     {
       AutocastGuard autocast(config.precision == "bf16", device.is_cuda());

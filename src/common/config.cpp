@@ -102,6 +102,7 @@ std::vector<Config::Field> Config::fields() {
       {"paco_gamma", "model", "PaCo weight of the samples in the denominator", &paco_gamma},
       {"positive_weighting", "model", "per_sample (alpha each) or fixed_total (alpha_total shared per anchor)", &positive_weighting},
       {"alpha_total", "model", "PaCo: total weight of an anchor's sample positives (fixed_total)", &alpha_total},
+      {"contrastive_schedule", "model", "weight of the contrastive part over training: constant, or parabolic (times 1 - (step/steps)^2, none at the end)", &contrastive_schedule},
       {"label_smoothing", "model", "cross-entropy label smoothing", &label_smoothing},
       {"predict_prior", "model", "paco: predict with the training class frequencies (train) or every class equally likely (uniform)", &predict_prior},
       {"lambda_q", "model", "weight of the hash quantisation loss", &lambda_q},

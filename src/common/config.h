@@ -49,6 +49,7 @@ struct Config {
   double paco_gamma = 1.0;
   std::string positive_weighting = "fixed_total";
   double alpha_total = 1.0;
+  std::string contrastive_schedule = "constant";
   double label_smoothing = 0.0;
   std::string predict_prior = "train";
   double lambda_q = 0.05;

@@ -55,7 +55,8 @@ void ContrastiveClassifierImpl::momentum_update() {
   if (has_momentum()) momentum_->update(encoder_);
 }
 
-void ContrastiveClassifierImpl::set_step(int64_t step) {
+void ContrastiveClassifierImpl::set_step(int64_t step, int64_t total_steps) {
+  contrastive_weight_scale_ = contrastive_weight(options_.contrastive_schedule, step, total_steps);
   if (!encoder_->has_fusion()) return;
   const double beta = hash_beta(step);
   encoder_->fusion()->set_beta(beta);
@@ -122,10 +123,10 @@ LossTerms ContrastiveClassifierImpl::training_loss(const torch::Tensor& anchor, 
       set.keys = encoder_->forward(positive).embedding;                  // [B,d], with gradient
     }
     if (options_.loss == "paco") {
-      terms.classification = paco_loss(set, logits, log_prior_, paco_options(options_));  // []
+      terms.classification = paco_loss(set, logits, log_prior_, paco_options(options_, contrastive_weight_scale_));  // []
     } else {
       terms.classification = cross_entropy(logits, y, options_.label_smoothing);         // []
-      terms.contrastive = supcon_loss(set, options_.tau);                                 // []
+      terms.contrastive = contrastive_weight_scale_ * supcon_loss(set, options_.tau);     // []
     }
     if (has_momentum()) momentum_->enqueue(set.keys, y);  // after the loss: the logits above used the old queue
   }

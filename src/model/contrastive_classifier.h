@@ -44,8 +44,9 @@ class ContrastiveClassifierImpl : public torch::nn::Module {
 
   // theta_k <- m theta_k + (1 - m) theta_q (no-op without the momentum encoder).
   void momentum_update();
-  // Sets the hash sharpness to hash_beta(step) in both encoders; call at every step.
-  void set_step(int64_t step);
+  // Sets the hash sharpness to hash_beta(step) in both encoders and the contrastive part's weight to
+  // contrastive_weight(step of total_steps); call at every step.
+  void set_step(int64_t step, int64_t total_steps);
   // Parameters the optimizer should see (the key encoder's are excluded).
   std::vector<torch::Tensor> trainable_parameters();
   // The class head's parameters (the linear classifier's and/or the group decoder's), a subset of the above.
@@ -72,6 +73,7 @@ class ContrastiveClassifierImpl : public torch::nn::Module {
   torch::nn::Linear classifier_{nullptr};
   MomentumContrast momentum_{nullptr};
   torch::Tensor log_prior_;  // [N] buffer: log of the training-set class frequencies
+  double contrastive_weight_scale_ = 1.0;  // set_step's contrastive_weight; not state: a function of the step
 };
 TORCH_MODULE(ContrastiveClassifier);
 

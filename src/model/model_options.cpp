@@ -36,6 +36,7 @@ void validate(const ModelOptions& options) {
   require_one_of("loss", options.loss, {"paco", "ce", "supcon"});
   require_one_of("predict_prior", options.predict_prior, {"train", "uniform"});
   require_one_of("positive_weighting", options.positive_weighting, {"per_sample", "fixed_total"});
+  require_one_of("contrastive_schedule", options.contrastive_schedule, {"constant", "parabolic"});
   require_positive("hash_bits", options.hash_bits, "use 64");
   require_positive("embed_dim", options.embed_dim, "use 128");
   require_positive("projection_hidden", options.projection_hidden, "use 512");
@@ -97,15 +98,21 @@ GroupDecoderOptions decoder_options(const ModelOptions& options, int64_t input_d
   return out;
 }
 
-PacoOptions paco_options(const ModelOptions& options) {
+PacoOptions paco_options(const ModelOptions& options, double contrastive_weight_scale) {
   PacoOptions out;
   out.tau = options.tau;
-  out.alpha = options.alpha;
+  out.alpha = options.alpha * contrastive_weight_scale;
   out.beta = options.beta;
   out.gamma = options.gamma;
   out.positive_weighting = options.positive_weighting;
-  out.alpha_total = options.alpha_total;
+  out.alpha_total = options.alpha_total * contrastive_weight_scale;
   return out;
+}
+
+double contrastive_weight(const std::string& schedule, int64_t step, int64_t total_steps) {
+  if (schedule != "parabolic") return 1.0;
+  const double progress = std::clamp(static_cast<double>(step) / static_cast<double>(std::max<int64_t>(1, total_steps)), 0.0, 1.0);
+  return 1.0 - progress * progress;
 }
 
 }  // namespace trashcl

@@ -39,6 +39,10 @@ struct ModelOptions {
   double gamma = 1.0;                      // PaCo weight of the samples in the denominator
   std::string positive_weighting = "fixed_total";  // per_sample | fixed_total (see docs/model.md)
   double alpha_total = 1.0;                // fixed_total: total weight of an anchor's sample positives
+  // Weight of the contrastive part over training (contrastive_weight): constant, or parabolic - the sample
+  // positives' weight (PaCo) or the SupCon term times 1 - (step/steps)^2, so the class centres train alone
+  // at the end (Hybrid-SC's curriculum, Wang et al. 2021).
+  std::string contrastive_schedule = "constant";
   double label_smoothing = 0.0;            // cross-entropy label smoothing (ce and supcon)
   // PaCo trains the class-centre logits as z + log(pi), so z alone scores every class as equally likely.
   // train: predict with z + log(pi), the training frequencies (best top-1 when new photos come in those
@@ -59,6 +63,11 @@ void validate(const ModelOptions& options);
 // The pieces' own options, derived from ModelOptions.
 EncoderOptions encoder_options(const ModelOptions& options);
 GroupDecoderOptions decoder_options(const ModelOptions& options, int64_t input_dim);
-PacoOptions paco_options(const ModelOptions& options);
+// contrastive_weight_scale: the contrastive_schedule's factor at this step (1 for constant).
+PacoOptions paco_options(const ModelOptions& options, double contrastive_weight_scale = 1.0);
+
+// The contrastive_schedule's factor at `step` of `total_steps`: 1 for constant; 1 - (step/total)^2 for
+// parabolic (1 at the start, 0.75 half way, 0 at the end). Pure function of the step, like the learning rate.
+double contrastive_weight(const std::string& schedule, int64_t step, int64_t total_steps);
 
 }  // namespace trashcl

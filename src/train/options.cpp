@@ -45,6 +45,7 @@ ModelOptions model_options(const Config& config, const std::vector<double>& clas
   options.gamma = config.paco_gamma;
   options.positive_weighting = config.positive_weighting;
   options.alpha_total = config.alpha_total;
+  options.contrastive_schedule = config.contrastive_schedule;
   options.label_smoothing = config.label_smoothing;
   options.predict_prior = config.predict_prior;
   options.lambda_q = config.lambda_q;

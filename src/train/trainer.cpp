@@ -204,7 +204,7 @@ TrainSummary train(Config config, const fs::path& run_dir, bool resume) {
 
       lr = learning_rate_at(meta.step, warmup_steps, total_steps, peak_lr);
       set_learning_rate(optimizer, lr, config.head_lr_scale);
-      model->set_step(meta.step);
+      model->set_step(meta.step, total_steps);
       LossTerms terms;
       {
         AutocastGuard autocast(config.precision == "bf16", device.is_cuda());

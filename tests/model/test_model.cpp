@@ -32,7 +32,7 @@ TEST_P(ModelCombination, ForwardAndBackwardAreFinite) {
   options.class_prior = {0.5, 0.3, 0.2};
   ContrastiveClassifier model(options);
   model->train();
-  model->set_step(400);
+  model->set_step(400, 1000);
   auto anchor = torch::randn({4, 3, 32, 32}), positive = torch::randn({4, 3, 32, 32});
   auto labels = torch::tensor({0, 1, 2, 1}, torch::kInt64);
   torch::optim::SGD optimizer(model->trainable_parameters(), torch::optim::SGDOptions(0.01).momentum(0.9));
@@ -210,6 +210,39 @@ TEST(Model, ChannelsLastTrainsLikeContiguous) {
   EXPECT_GT(key_conv_weights, 0);
 }
 
+TEST(Model, ContrastiveWeightIsOneOrFallsParabolicallyToZero) {
+  for (int64_t step : {0, 50, 100, 150}) EXPECT_EQ(contrastive_weight("constant", step, 100), 1.0) << step;
+  EXPECT_EQ(contrastive_weight("parabolic", 0, 100), 1.0);
+  EXPECT_EQ(contrastive_weight("parabolic", 50, 100), 0.75);
+  EXPECT_NEAR(contrastive_weight("parabolic", 90, 100), 0.19, 1e-12);
+  EXPECT_EQ(contrastive_weight("parabolic", 100, 100), 0.0);
+  EXPECT_EQ(contrastive_weight("parabolic", 150, 100), 0.0);  // --max-steps past the schedule: stays at 0
+}
+
+// contrastive_schedule = parabolic scales the sample positives' weight by contrastive_weight at set_step's
+// step: the first PaCo loss of a fresh model equals the constant schedule's with alpha_total scaled by hand,
+// and at the last step the sample positives weigh nothing (the class centres train alone).
+TEST(Model, ParabolicContrastiveScheduleFadesTheSamplePositivesOut) {
+  auto first_loss = [](const std::string& schedule, double alpha_total, int64_t step) {
+    torch::manual_seed(5);
+    auto options = tiny_model_options(3);
+    options.class_prior = {0.5, 0.3, 0.2};
+    options.contrastive_schedule = schedule;
+    options.alpha_total = alpha_total;
+    ContrastiveClassifier model(options);
+    model->train();
+    model->set_step(step, 100);
+    torch::manual_seed(6);  // the images, the decoder's dropout and the key encoder's sub-batch shuffle
+    const auto anchor = torch::randn({4, 3, 32, 32}), positive = torch::randn({4, 3, 32, 32});  // [B,3,S,S]
+    const auto labels = torch::tensor({0, 1, 2, 1}, torch::kInt64);
+    return model->training_loss(anchor, positive, labels).classification.item<double>();
+  };
+  EXPECT_DOUBLE_EQ(first_loss("parabolic", 1.0, 0), first_loss("constant", 1.0, 0));
+  EXPECT_DOUBLE_EQ(first_loss("parabolic", 1.0, 50), first_loss("constant", 0.75, 50));
+  EXPECT_DOUBLE_EQ(first_loss("parabolic", 1.0, 100), first_loss("constant", 0.0, 100));
+  EXPECT_GT(std::abs(first_loss("constant", 1.0, 100) - first_loss("constant", 0.0, 100)), 1e-3);  // the weight matters
+}
+
 TEST(Model, CheckpointHoldsQueueLogPriorAndBeta) {
   auto options = tiny_model_options(3);
   options.class_prior = {2.0, 1.0, 1.0};  // counts are normalised
@@ -252,6 +285,9 @@ TEST(Model, RejectsInvalidOptionsNamingTheOption) {
   options = tiny_model_options(3);
   options.decoder_query_std = 0;
   EXPECT_NE(message(options).find("decoder_query_std"), std::string::npos);
+  options = tiny_model_options(3);
+  options.contrastive_schedule = "linear";
+  EXPECT_NE(message(options).find("contrastive_schedule"), std::string::npos);
 
   options = tiny_model_options(3);
   options.queue_size = 2;
