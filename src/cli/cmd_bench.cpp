@@ -150,6 +150,7 @@ nlohmann::json bench_loader(const BenchOptions& options) {
 nlohmann::json bench_train(const BenchOptions& options) {
   const Config& config = options.config;
   const torch::Device device(config.device);
+  const std::string precision = resolve_precision(config.precision, device.is_cuda());
   const AugmentConfig augment = augment_config(config);
   std::shared_ptr<ImageCache> cache;
   std::vector<int> labels;
@@ -205,7 +206,7 @@ nlohmann::json bench_train(const BenchOptions& options) {
     model->set_step(step, options.warmup + options.steps);
     LossTerms terms;
     {
-      AutocastGuard autocast(config.precision == "bf16", device.is_cuda());
+      AutocastGuard autocast(precision == "bf16", device.is_cuda());
       terms = model->training_loss(views.anchor, views.positive, views.labels);
     }
     optimizer.zero_grad();
@@ -218,7 +219,7 @@ nlohmann::json bench_train(const BenchOptions& options) {
   return {{"train_img_per_s", images / seconds}, {"data", options.synthetic ? "synthetic" : "real"},
           {"data_share", data_seconds / seconds}, {"backbone", config.backbone}, {"loss", config.loss},
           {"head", config.head}, {"image_size", config.image_size}, {"batch_size", config.batch_size},
-          {"precision", config.precision}, {"steps", options.steps}, {"peak_rss_mib", peak_rss_mib()}};
+          {"precision", precision}, {"steps", options.steps}, {"peak_rss_mib", peak_rss_mib()}};
 }
 
 // ---- predict ------------------------------------------------------------------------------------------

@@ -84,7 +84,8 @@ void validate_config(const Config& config) {
   require(config.weight_decay >= 0 && config.grad_clip >= 0 && config.warmup_epochs >= 0,
           "--weight-decay, --grad-clip and --warmup-epochs: must not be negative");
   require(config.max_steps >= 0, "--max-steps: must not be negative (0: no limit)");
-  require(config.precision == "fp32" || config.precision == "bf16", fmt::format("--precision '{}': use fp32 or bf16", config.precision));
+  require(config.precision == "fp32" || config.precision == "bf16" || config.precision == "auto",
+          fmt::format("--precision '{}': use fp32, bf16 or auto", config.precision));
   require(config.device == "cpu" || config.device == "cuda" || config.device.rfind("cuda:", 0) == 0,
           fmt::format("--device '{}': use cpu or cuda", config.device));
 }

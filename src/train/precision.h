@@ -1,8 +1,12 @@
 // Mixed precision: bf16 autocast on CUDA (and on CPUs with AVX-512 BF16 / AMX), as an RAII guard that
-// works with LibTorch 1.13 and 2.x, whose autocast switches are named differently.
+// works with LibTorch 1.13 and 2.x, whose autocast switches are named differently; and what precision = auto
+// picks on this machine.
 #pragma once
 #include <ATen/autocast_mode.h>
 #include <torch/version.h>
+
+#include <istream>
+#include <string>
 
 // LibTorch 2.4 replaced the per-device autocast switches with ones taking the device type.
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
@@ -12,6 +16,13 @@
 #endif
 
 namespace trashcl {
+
+// precision = auto -> "bf16" on CUDA and on a CPU with AMX (bf16 training ran 1.9x the fp32 step there,
+// docs/benchmarks.md), else "fp32" (a CPU without it ran bf16 many times slower); fp32 and bf16 pass through.
+std::string resolve_precision(const std::string& precision, bool cuda);
+
+// Whether the "flags" line of /proc/cpuinfo-style text lists `flag` (e.g. "amx_bf16") as a whole word.
+bool cpuinfo_has_flag(std::istream& cpuinfo, const std::string& flag);
 
 class AutocastGuard {
  public:

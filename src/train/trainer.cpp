@@ -120,6 +120,7 @@ TrainSummary train(Config config, const fs::path& run_dir, bool resume) {
   RunLog log(run_dir / "train.log");
   const torch::Device device(config.device);
   if (device.is_cuda() && !torch::cuda::is_available()) throw UserError("--device cuda: no CUDA device is available");
+  config.precision = resolve_precision(config.precision, device.is_cuda());  // config.toml keeps what ran
 
   SplitData data = load_split_data(config);
   const auto counts = data.train.dataset.class_counts();
@@ -169,9 +170,9 @@ TrainSummary train(Config config, const fs::path& run_dir, bool resume) {
     write_text_atomic(metrics, kMetricsHeader);
   }
   write_text_atomic(run_dir / "config.toml", meta.config_toml);
-  spdlog::info("training {} images in {} classes, {} validation; {} steps of {} images ({} epochs) on {}",
+  spdlog::info("training {} images in {} classes, {} validation; {} steps of {} images ({} epochs) on {} in {}",
                training_images, class_names.size(), data.val.dataset.samples.size(), total_steps, config.batch_size,
-               config.epochs, device.str());
+               config.epochs, device.str(), config.precision);
 
   const AugmentConfig augment = augment_config(config);
   EvalOptions eval_options;

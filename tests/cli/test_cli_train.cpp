@@ -8,11 +8,13 @@
 #include "data/dataset.h"
 #include "support/run_command.h"
 #include "support/test_support.h"
+#include "train/precision.h"
 
 namespace trashcl {
 namespace {
 
 using testing::run_trashcl;
+using testing::read_text;
 using testing::shell_quote;
 using testing::TempDir;
 
@@ -105,7 +107,7 @@ TEST(CliTrain, TrainEvalPredictFollowTheContract) {
 TEST(CliTrain, ARunCutShortSaysItWasNotValidatedAndWhereTheModelIs) {
   TempDir dir;
   ASSERT_NO_FATAL_FAILURE(make_synthetic_data(dir));
-  auto trained = run_trashcl(tiny_train_command(dir) + " --max-steps 1");
+  auto trained = run_trashcl(tiny_train_command(dir) + " --max-steps 1 --precision auto");
   ASSERT_EQ(trained.exit_code, 0) << trained.err;
   const std::string log = trained.out + trained.err;
   EXPECT_NE(log.find("not validated (the epoch was cut short by --max-steps)"), std::string::npos) << log;
@@ -113,6 +115,10 @@ TEST(CliTrain, ARunCutShortSaysItWasNotValidatedAndWhereTheModelIs) {
   EXPECT_EQ(log.find("-1.0000"), std::string::npos) << log;
   EXPECT_TRUE(std::filesystem::exists(dir / "run/last.ckpt"));
   EXPECT_FALSE(std::filesystem::exists(dir / "run/best.ckpt"));
+  // precision = auto is resolved for this machine, and the run folder's config.toml says which one ran.
+  const std::string resolved = resolve_precision("auto", false);
+  EXPECT_NE(log.find("on cpu in " + resolved), std::string::npos) << log;
+  EXPECT_NE(read_text(dir / "run/config.toml").find("precision = '" + resolved + "'"), std::string::npos);
 }
 
 // A split with no validation rows: each epoch says it was not validated, and best.ckpt is the last whole epoch.
@@ -142,6 +148,9 @@ TEST(CliTrain, RejectsBadModelOptionsNamingTheFlag) {
   const auto queries = run_trashcl("train --data " + data + " --decoder-query-std 0");
   EXPECT_EQ(queries.exit_code, 1);
   EXPECT_NE(queries.err.find("--decoder-query-std"), std::string::npos) << queries.err;
+  const auto precision = run_trashcl("train --data " + data + " --precision fp16");
+  EXPECT_EQ(precision.exit_code, 1);
+  EXPECT_NE(precision.err.find("--precision 'fp16': use fp32, bf16 or auto"), std::string::npos) << precision.err;
   const auto head = run_trashcl("train --data " + data + " --head-lr-scale -1");
   EXPECT_EQ(head.exit_code, 1);
   EXPECT_NE(head.err.find("--head-lr-scale"), std::string::npos) << head.err;

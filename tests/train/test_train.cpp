@@ -4,7 +4,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <fstream>
 #include <sstream>
 
 #include "common/error.h"
@@ -16,6 +15,7 @@
 namespace trashcl {
 namespace {
 
+using testing::read_text;
 using testing::TempDir;
 
 Config tiny_config(const std::filesystem::path& data) {
@@ -32,13 +32,6 @@ Config tiny_config(const std::filesystem::path& data) {
   config.warmup_epochs = 1;
   config.seed = 1;
   return config;
-}
-
-std::string read_text(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
 }
 
 // All parameters and buffers of a checkpoint's model, flattened in name order.
