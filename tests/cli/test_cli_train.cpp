@@ -14,7 +14,7 @@ namespace trashcl {
 namespace {
 
 using testing::run_trashcl;
-using testing::read_text;
+using testing::read_bytes;
 using testing::shell_quote;
 using testing::TempDir;
 
@@ -118,7 +118,7 @@ TEST(CliTrain, ARunCutShortSaysItWasNotValidatedAndWhereTheModelIs) {
   // precision = auto is resolved for this machine, and the run folder's config.toml says which one ran.
   const std::string resolved = resolve_precision("auto", false);
   EXPECT_NE(log.find("on cpu in " + resolved), std::string::npos) << log;
-  EXPECT_NE(read_text(dir / "run/config.toml").find("precision = '" + resolved + "'"), std::string::npos);
+  EXPECT_NE(read_bytes(dir / "run/config.toml").find("precision = '" + resolved + "'"), std::string::npos);
 }
 
 // A split with no validation rows: each epoch says it was not validated, and best.ckpt is the last whole epoch.

@@ -1,9 +1,7 @@
 // The hash index file: round trip, and a clear UserError naming the file for anything else.
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <random>
-#include <sstream>
 
 #include "common/error.h"
 #include "retrieval/hash_index.h"
@@ -12,6 +10,7 @@
 namespace trashcl {
 namespace {
 
+using testing::read_bytes;
 using testing::TempDir;
 
 HashIndex sample_index(int64_t bits, int items) {
@@ -23,13 +22,6 @@ HashIndex sample_index(int64_t bits, int items) {
     index.add(code, {"data/glass/photo, \"" + std::to_string(i) + "\".jpg", i % 2 ? "glass" : ""});
   }
   return index;
-}
-
-std::string read_bytes(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream bytes;
-  bytes << in.rdbuf();
-  return bytes.str();
 }
 
 // load() must throw a UserError whose message names the file and contains `cause`.

@@ -3,8 +3,6 @@
 #include <sys/wait.h>
 
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 
 #include "support/test_support.h"
 
@@ -24,14 +22,8 @@ CommandResult run_trashcl(const std::string& arguments) {
   const int status = std::system(command.c_str());
   CommandResult result;
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  auto slurp = [](const std::filesystem::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream buffer;
-    buffer << in.rdbuf();
-    return buffer.str();
-  };
-  result.out = slurp(out_file);
-  result.err = slurp(err_file);
+  result.out = read_bytes(out_file);
+  result.err = read_bytes(err_file);
   return result;
 }
 

@@ -45,11 +45,11 @@ void write_bytes(const std::filesystem::path& path, const std::string& bytes) {
   if (!out) throw std::runtime_error("could not write " + path.string());
 }
 
-std::string read_text(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
+std::string read_bytes(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream bytes;
+  bytes << in.rdbuf();
+  return bytes.str();
 }
 
 std::filesystem::path shared_dir() {

@@ -29,8 +29,8 @@ Image make_test_image(int width, int height, uint32_t seed = 0);
 // Writes bytes to a file, creating parent folders.
 void write_bytes(const std::filesystem::path& path, const std::string& bytes);
 
-// A whole file's text; empty when it cannot be read.
-std::string read_text(const std::filesystem::path& path);
+// A whole file's bytes; empty when it cannot be read.
+std::string read_bytes(const std::filesystem::path& path);
 
 // The shared/ folder beside the project (TrashNet, the Python peer); empty when it is not there.
 std::filesystem::path shared_dir();

@@ -15,7 +15,7 @@
 namespace trashcl {
 namespace {
 
-using testing::read_text;
+using testing::read_bytes;
 using testing::TempDir;
 
 Config tiny_config(const std::filesystem::path& data) {
@@ -62,7 +62,7 @@ TEST(TrainEndToEnd, FullMethodLearnsAnEasySyntheticTask) {
     EXPECT_TRUE(std::filesystem::exists(dir / "run" / file)) << file;
   }
   // The loss falls: the last epoch's mean loss is below the first's.
-  std::stringstream rows(read_text(dir / "run/metrics.csv"));
+  std::stringstream rows(read_bytes(dir / "run/metrics.csv"));
   std::string header, first, line, last;
   std::getline(rows, header);
   std::getline(rows, first);
