@@ -15,6 +15,42 @@ namespace {
 const char* const kSynthClassNames[] = {"bottle", "box", "can", "cup", "paper", "wrapper"};
 constexpr double kPi = 3.14159265358979323846;
 
+// The colour family of each class's material, in HSV (hue in turns, 0-1): half the objects take the hue range
+// shifted by hue_alternative (0: one range). Families overlap (cups and wrappers are both vivid, any hue), so
+// shape still matters, but they make the classes learnable in a few minutes, as real materials are.
+struct Material {
+  double hue_min, hue_max, hue_alternative, saturation_min, saturation_max, value_min, value_max;
+};
+const Material kMaterials[] = {
+    {0.22, 0.40, 0.75, 0.45, 0.90, 0.25, 0.70},  // bottle: green glass, or brown (0.97-1.15 wraps to red-orange)
+    {0.06, 0.11, 0.00, 0.40, 0.70, 0.45, 0.80},  // box: cardboard
+    {0.55, 0.65, 0.00, 0.00, 0.15, 0.35, 0.75},  // can: grey metal
+    {0.00, 1.00, 0.00, 0.60, 1.00, 0.55, 1.00},  // cup: any vivid colour
+    {0.55, 0.65, 0.00, 0.05, 0.25, 0.90, 1.00},  // paper: white to pale blue
+    {0.00, 1.00, 0.00, 0.70, 1.00, 0.45, 0.95},  // wrapper: any vivid colour
+};
+
+struct Rgb {
+  double red, green, blue;
+};
+
+// HSV with hue in turns (wrapped into [0, 1)), saturation and value in [0, 1], to RGB in [0, 1].
+Rgb hsv_to_rgb(double hue, double saturation, double value) {
+  hue = (hue - std::floor(hue)) * 6.0;
+  const int sector = static_cast<int>(hue) % 6;
+  const double fraction = hue - std::floor(hue);
+  const double low = value * (1 - saturation), falling = value * (1 - saturation * fraction),
+               rising = value * (1 - saturation * (1 - fraction));
+  switch (sector) {
+    case 0: return {value, rising, low};
+    case 1: return {falling, value, low};
+    case 2: return {low, value, rising};
+    case 3: return {low, falling, value};
+    case 4: return {rising, low, value};
+    default: return {value, low, falling};
+  }
+}
+
 // Is (x, y), relative to the object's centre and scaled by its radius r, inside the shape of `label`?
 bool inside_shape(int label, double x, double y) {
   const double distance = std::sqrt(x * x + y * y);
@@ -39,8 +75,13 @@ Image synth_image(int label, int width, int height, uint64_t seed) {
   Image image(width, height);
   // Background: a light board with a brightness gradient (lighting) and pixel noise.
   const double light = rng.uniform(0.75, 0.95), tilt = rng.uniform(-0.15, 0.15);
-  // Object: random hue-ish colour, position, size and rotation.
-  const double red = rng.uniform(0, 1), green = rng.uniform(0, 1), blue = rng.uniform(0, 1);
+  // Object: a colour from its material's family, a random position, size and rotation.
+  const Material& material = kMaterials[label];
+  double hue = rng.uniform(material.hue_min, material.hue_max);
+  if (rng.uniform(0, 1) < 0.5) hue += material.hue_alternative;
+  const double saturation = rng.uniform(material.saturation_min, material.saturation_max);
+  const double value = rng.uniform(material.value_min, material.value_max);
+  const Rgb colour = hsv_to_rgb(hue, saturation, value);
   const double radius = rng.uniform(0.22, 0.38) * std::min(width, height);
   const double centre_x = rng.uniform(0.35, 0.65) * width, centre_y = rng.uniform(0.35, 0.65) * height;
   const double angle = rng.uniform(-0.4, 0.4) * kPi;
@@ -54,7 +95,7 @@ Image synth_image(int label, int width, int height, uint64_t seed) {
       double rgb[3];
       if (inside_shape(label, u, v)) {
         const double shade = 0.8 + 0.2 * (1 - std::min(1.0, std::sqrt(u * u + v * v)));
-        rgb[0] = red * shade, rgb[1] = green * shade, rgb[2] = blue * shade;
+        rgb[0] = colour.red * shade, rgb[1] = colour.green * shade, rgb[2] = colour.blue * shade;
       } else {
         const double board = light + tilt * (static_cast<double>(x) / width - 0.5);
         rgb[0] = rgb[1] = rgb[2] = board;

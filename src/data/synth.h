@@ -1,6 +1,6 @@
 // A small synthetic image set in the ImageFolder layout, for trying trashcl without data and for tests:
-// each class is a kind of object (disc, box, bar, ring, cross, triangle) in random colours, sizes and
-// positions on a noisy, lit background - easy to learn, but not from a single pixel.
+// each class is a kind of object (disc, box, bar, ring, cross, triangle) in its material's colour family
+// (overlapping: shape still matters), at random sizes and positions on a noisy, lit background.
 #pragma once
 #include <cstdint>
 #include <filesystem>
