@@ -14,11 +14,11 @@ std::string shell_quote(const std::string& text) {
   return quoted + "'";
 }
 
-CommandResult run_trashcl(const std::string& arguments) {
+CommandResult run_command(const std::string& command_line) {
   TempDir streams("trashcl-run");
   const auto out_file = streams / "out", err_file = streams / "err";
-  const std::string command = shell_quote(TRASHCL_BINARY) + " " + arguments + " >" + shell_quote(out_file.string()) +
-                              " 2>" + shell_quote(err_file.string()) + " </dev/null";
+  const std::string command =
+      command_line + " >" + shell_quote(out_file.string()) + " 2>" + shell_quote(err_file.string()) + " </dev/null";
   const int status = std::system(command.c_str());
   CommandResult result;
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -26,5 +26,7 @@ CommandResult run_trashcl(const std::string& arguments) {
   result.err = read_bytes(err_file);
   return result;
 }
+
+CommandResult run_trashcl(const std::string& arguments) { return run_command(shell_quote(TRASHCL_BINARY) + " " + arguments); }
 
 }  // namespace trashcl::testing

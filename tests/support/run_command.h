@@ -1,4 +1,4 @@
-// Running the trashcl binary from tests, as a user's script would.
+// Running the trashcl binary (or a script around it) from tests, as a user would.
 #pragma once
 #include <string>
 
@@ -9,6 +9,9 @@ struct CommandResult {
   std::string out;  // stdout
   std::string err;  // stderr
 };
+
+// Runs a shell command line and captures both streams (stdin is /dev/null).
+CommandResult run_command(const std::string& command_line);
 
 // Runs `trashcl <arguments>` (arguments are passed to the shell as written) and captures both streams.
 CommandResult run_trashcl(const std::string& arguments);
