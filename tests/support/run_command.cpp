@@ -27,6 +27,8 @@ CommandResult run_command(const std::string& command_line) {
   return result;
 }
 
-CommandResult run_trashcl(const std::string& arguments) { return run_command(shell_quote(TRASHCL_BINARY) + " " + arguments); }
+CommandResult run_trashcl(const std::string& arguments) {
+  return run_command(shell_quote(TRASHCL_BINARY) + " " + arguments);
+}
 
 }  // namespace trashcl::testing
