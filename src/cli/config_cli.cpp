@@ -84,6 +84,9 @@ void validate_config(const Config& config) {
   require(config.weight_decay >= 0 && config.grad_clip >= 0 && config.warmup_epochs >= 0,
           "--weight-decay, --grad-clip and --warmup-epochs: must not be negative");
   require(config.max_steps >= 0, "--max-steps: must not be negative (0: no limit)");
+  require(config.model_ema >= 0 && config.model_ema < 1,
+          fmt::format("--model-ema {}: must be in [0, 1) (0: no weight average; 0.998 averages about 500 steps)",
+                      config.model_ema));
   require(config.precision == "fp32" || config.precision == "bf16" || config.precision == "auto",
           fmt::format("--precision '{}': use fp32, bf16 or auto", config.precision));
   require(config.device == "cpu" || config.device == "cuda" || config.device.rfind("cuda:", 0) == 0,

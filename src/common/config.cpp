@@ -115,6 +115,7 @@ std::vector<Config::Field> Config::fields() {
       {"sgd_momentum", "train", "SGD momentum", &sgd_momentum},
       {"warmup_epochs", "train", "linear warm-up length in epochs, then cosine decay", &warmup_epochs},
       {"grad_clip", "train", "clip the gradient norm to this (0: no clipping)", &grad_clip},
+      {"model_ema", "train", "validate, keep best.ckpt and predict with a moving average of the weights of this decay per step (0: off; 0.998 averages about the last 500 steps)", &model_ema},
       {"max_steps", "train", "stop after this many steps in all (0: run every epoch); the schedule still spans all epochs", &max_steps},
       {"eval_every", "train", "validate every this many epochs (and after the last)", &eval_every},
       {"precision", "train", "fp32, bf16 (autocast; on the CPU it needs AMX to pay) or auto (bf16 on CUDA or AMX, else fp32)", &precision},

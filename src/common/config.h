@@ -63,6 +63,7 @@ struct Config {
   double sgd_momentum = 0.9;
   double warmup_epochs = 5;
   double grad_clip = 0;
+  double model_ema = 0;
   int64_t max_steps = 0;
   int eval_every = 1;
   std::string precision = "fp32";

@@ -9,6 +9,10 @@
 namespace trashcl {
 namespace {
 
+// The archive entry of the weight average. Trainers before it ignore the entry and predict with the trained
+// weights, so the format version stays 1.
+constexpr const char* kWeightAverageKey = "weight_average";
+
 // Strings and string lists travel as IValues inside the archive.
 torch::IValue string_list(const std::vector<std::string>& items) { return c10::List<std::string>(items); }
 
@@ -29,11 +33,16 @@ torch::IValue read_value(torch::serialize::InputArchive& archive, const std::str
 }  // namespace
 
 void save_checkpoint(const std::filesystem::path& path, ContrastiveClassifier& model, torch::optim::Optimizer* optimizer,
-                     const CheckpointMeta& meta) {
+                     const CheckpointMeta& meta, ContrastiveClassifier* weight_average) {
   torch::serialize::OutputArchive archive;
   torch::serialize::OutputArchive model_archive;
   model->save(model_archive);
   archive.write("model", model_archive);
+  if (weight_average != nullptr) {
+    torch::serialize::OutputArchive average_archive;
+    (*weight_average)->save(average_archive);
+    archive.write(kWeightAverageKey, average_archive);
+  }
   if (optimizer != nullptr) {
     torch::serialize::OutputArchive optimizer_archive;
     optimizer->save(optimizer_archive);
@@ -69,7 +78,7 @@ void save_checkpoint(const std::filesystem::path& path, ContrastiveClassifier& m
 }
 
 LoadedModel load_checkpoint(const std::filesystem::path& path, const torch::Device& device,
-                            const LoadOverrides& overrides) {
+                            const LoadOverrides& overrides, StoredWeights weights) {
   if (!std::filesystem::is_regular_file(path)) {
     throw UserError(fmt::format("{}: no such checkpoint (train one with `trashcl train --out RUN_DIR`)", path.string()));
   }
@@ -107,9 +116,15 @@ LoadedModel load_checkpoint(const std::filesystem::path& path, const torch::Devi
     int64_t total = 0;
     for (int64_t count : meta.train_class_counts) total += count;
     for (int64_t count : meta.train_class_counts) prior.push_back(static_cast<double>(count) / std::max<int64_t>(total, 1));
-    loaded.model = ContrastiveClassifier(model_options(loaded.config, prior));
+    ModelOptions options = model_options(loaded.config, prior);
     torch::serialize::InputArchive model_archive;
-    archive.read("model", model_archive);
+    const bool average = weights == StoredWeights::kPredict && archive.try_read(kWeightAverageKey, model_archive);
+    if (average) {
+      options.momentum = false;  // the average holds the prediction model only (train/weight_average.h)
+    } else {
+      archive.read("model", model_archive);
+    }
+    loaded.model = ContrastiveClassifier(options);
     loaded.model->load(model_archive);
   } catch (const c10::Error& error) {
     throw UserError(fmt::format("{}: not a readable trashcl checkpoint: {}", path.string(), error.what_without_backtrace()));

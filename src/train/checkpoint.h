@@ -1,7 +1,8 @@
 // Checkpoints: everything needed to resume a run exactly, or to predict with no flags at all.
 //
 // One LibTorch archive holding: the model's parameters and buffers (query encoder, head, key encoder, queue,
-// queue labels and pointer - all registered on the module), the optimizer state, and the metadata below.
+// queue labels and pointer - all registered on the module), the optimizer state, the metadata below, and,
+// when the run keeps one (model_ema > 0), the weight average that prediction uses (train/weight_average.h).
 // Written to a temporary file and renamed, so a crash mid-write leaves the previous checkpoint intact.
 #pragma once
 #include <torch/torch.h>
@@ -35,9 +36,11 @@ struct CheckpointMeta {
   torch::Tensor cpu_rng_state;              // the default CPU generator (dropout); undefined: not saved
 };
 
-// Writes `path` atomically. optimizer may be null (an inference-only checkpoint).
+// Writes `path` atomically. optimizer may be null (an inference-only checkpoint); so may weight_average
+// (the run keeps none).
 void save_checkpoint(const std::filesystem::path& path, ContrastiveClassifier& model,
-                     torch::optim::Optimizer* optimizer, const CheckpointMeta& meta);
+                     torch::optim::Optimizer* optimizer, const CheckpointMeta& meta,
+                     ContrastiveClassifier* weight_average = nullptr);
 
 struct LoadedModel {
   Config config;
@@ -50,10 +53,17 @@ struct LoadOverrides {
   std::optional<std::string> predict_prior;  // train or uniform (Config::predict_prior): needs no retraining
 };
 
+// Which weights of a checkpoint to load.
+enum class StoredWeights {
+  kPredict,  // what to predict with: the weight average when the run kept one (a model without the momentum
+             // branch, which prediction does not use), else the trained weights
+  kTrained,  // the trained weights, momentum branch included (to resume training)
+};
+
 // Rebuilds the model from the stored config (with `overrides` applied) and loads its weights onto `device`.
 // Throws UserError naming the file for a missing, corrupt, foreign or newer-format checkpoint.
 LoadedModel load_checkpoint(const std::filesystem::path& path, const torch::Device& device,
-                            const LoadOverrides& overrides = {});
+                            const LoadOverrides& overrides = {}, StoredWeights weights = StoredWeights::kPredict);
 
 // Restores the optimizer state saved with the checkpoint (for --resume).
 void load_optimizer_state(const std::filesystem::path& path, torch::optim::Optimizer& optimizer);

@@ -20,6 +20,7 @@
 #include "train/precision.h"
 #include "train/progress.h"
 #include "train/schedule.h"
+#include "train/weight_average.h"
 
 namespace trashcl {
 namespace fs = std::filesystem;
@@ -86,15 +87,22 @@ void set_cpu_rng_state(const torch::Tensor& state) {
   generator.set_state(state);
 }
 
-// Resumes model, optimizer and RNG from RUN_DIR/last.ckpt; returns the stored metadata.
+// Resumes model, optimizer, weight average (may be null) and RNG from RUN_DIR/last.ckpt; returns the stored
+// metadata. A checkpoint without a weight average (the run kept none until now) starts it from the weights.
 CheckpointMeta restore(const fs::path& checkpoint, ContrastiveClassifier& model, torch::optim::Optimizer& optimizer,
-                       const torch::Device& device) {
-  LoadedModel stored = load_checkpoint(checkpoint, device);
-  torch::NoGradGuard no_grad;
-  auto source = stored.model->named_parameters(true);
-  for (auto& item : model->named_parameters(true)) item.value().copy_(source[item.key()]);
-  auto source_buffers = stored.model->named_buffers(true);
-  for (auto& item : model->named_buffers(true)) item.value().copy_(source_buffers[item.key()]);
+                       WeightAverage* average, const torch::Device& device) {
+  LoadedModel stored = load_checkpoint(checkpoint, device, {}, StoredWeights::kTrained);
+  {
+    torch::NoGradGuard no_grad;
+    auto source = stored.model->named_parameters(true);
+    for (auto& item : model->named_parameters(true)) item.value().copy_(source[item.key()]);
+    auto source_buffers = stored.model->named_buffers(true);
+    for (auto& item : model->named_buffers(true)) item.value().copy_(source_buffers[item.key()]);
+  }
+  if (average != nullptr) {
+    LoadedModel stored_average = load_checkpoint(checkpoint, device, {}, StoredWeights::kPredict);
+    average->load(stored_average.model);
+  }
   load_optimizer_state(checkpoint, optimizer);
   if (stored.meta.cpu_rng_state.defined()) set_cpu_rng_state(stored.meta.cpu_rng_state);
   return stored.meta;
@@ -139,6 +147,11 @@ TrainSummary train(Config config, const fs::path& run_dir, bool resume) {
   const double peak_lr = config.lr * config.batch_size / 128.0;  // linear scaling rule
   const std::unique_ptr<torch::optim::SGD> sgd = make_optimizer(model, config, peak_lr);
   torch::optim::SGD& optimizer = *sgd;
+  std::unique_ptr<WeightAverage> average;
+  if (config.model_ema > 0) {
+    average = std::make_unique<WeightAverage>(model, config.model_ema);
+    if (config.channels_last) to_channels_last(*average->model());
+  }
   LoaderOptions loader_options;
   loader_options.batch_size = config.batch_size;
   loader_options.drop_last = training_images > config.batch_size;  // batch norm and the queue want full batches
@@ -160,7 +173,7 @@ TrainSummary train(Config config, const fs::path& run_dir, bool resume) {
   meta.train_class_counts = counts;
   meta.image_size = config.image_size;
   if (resume) {
-    const CheckpointMeta stored = restore(last, model, optimizer, device);
+    const CheckpointMeta stored = restore(last, model, optimizer, average.get(), device);
     if (config.channels_last) to_channels_last(*model);  // a checkpoint keeps the layout it was saved in
     meta.step = stored.step;
     meta.best_metric = stored.best_metric;
@@ -173,6 +186,9 @@ TrainSummary train(Config config, const fs::path& run_dir, bool resume) {
   spdlog::info("training {} images in {} classes, {} validation; {} steps of {} images ({} epochs) on {} in {}",
                training_images, class_names.size(), data.val.dataset.samples.size(), total_steps, config.batch_size,
                config.epochs, device.str(), config.precision);
+  if (average) {
+    spdlog::info("validation, best.ckpt and prediction use the weight average (model_ema = {})", config.model_ema);
+  }
 
   const AugmentConfig augment = augment_config(config);
   EvalOptions eval_options;
@@ -184,7 +200,7 @@ TrainSummary train(Config config, const fs::path& run_dir, bool resume) {
   const bool has_val_images = !data.val.dataset.samples.empty();
   auto save = [&](const fs::path& path) {
     meta.cpu_rng_state = cpu_rng_state();
-    save_checkpoint(path, model, &optimizer, meta);
+    save_checkpoint(path, model, &optimizer, meta, average ? &average->model() : nullptr);
   };
 
   model->train();
@@ -216,6 +232,7 @@ TrainSummary train(Config config, const fs::path& run_dir, bool resume) {
       if (config.grad_clip > 0) torch::nn::utils::clip_grad_norm_(model->trainable_parameters(), config.grad_clip);
       optimizer.step();
       ++meta.step;
+      if (average) average->update(model, meta.step);
       ++steps_this_epoch;
 
       const torch::Tensor step_losses = torch::stack({terms.total.detach(), terms.classification.detach(),
@@ -242,10 +259,17 @@ TrainSummary train(Config config, const fs::path& run_dir, bool resume) {
     const bool epoch_done = meta.step % steps_per_epoch == 0;
     const bool validate = epoch_done && ((epoch + 1) % std::max(1, config.eval_every) == 0 || epoch + 1 == config.epochs);
     double val_top1 = -1, val_f1 = -1;
+    std::string trained_weights_validation;  // with a weight average: how the trained weights themselves score
     if (validate && has_val_images) {
-      const ClassificationReport report = evaluate(model, data.val, eval_options, counts);
+      ContrastiveClassifier& validated = average ? average->model() : model;
+      const ClassificationReport report = evaluate(validated, data.val, eval_options, counts);
       val_top1 = report.top1;
       val_f1 = report.macro_f1;
+      if (average) {
+        const ClassificationReport trained = evaluate(model, data.val, eval_options, counts);
+        trained_weights_validation =
+            fmt::format(" (weight average; the trained weights {:.4f}, {:.4f})", trained.top1, trained.macro_f1);
+      }
     }
     const torch::Tensor mean_losses = loss_sums / std::max<int64_t>(steps_this_epoch, 1);
     const auto& timing = loader.timing();
@@ -263,7 +287,7 @@ TrainSummary train(Config config, const fs::path& run_dir, bool resume) {
     } else if (!has_val_images) {
       validation = "not validated (no validation images)";
     } else {
-      validation = fmt::format("val top-1 {:.4f}, val macro-F1 {:.4f}", val_top1, val_f1);
+      validation = fmt::format("val top-1 {:.4f}, val macro-F1 {:.4f}{}", val_top1, val_f1, trained_weights_validation);
     }
     spdlog::info("epoch {}/{}: loss {:.4f}, {}, {:.1f} img/s, data {:.0f}%, {:.0f}s", epoch + 1, config.epochs,
                  mean_losses[0].item<double>(), validation, images_per_second, 100 * data_share, epoch_seconds);

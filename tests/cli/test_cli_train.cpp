@@ -121,6 +121,24 @@ TEST(CliTrain, ARunCutShortSaysItWasNotValidatedAndWhereTheModelIs) {
   EXPECT_NE(read_bytes(dir / "run/config.toml").find("precision = '" + resolved + "'"), std::string::npos);
 }
 
+// With --model-ema each epoch is validated on the weight average and on the trained weights, and the checkpoint
+// predicts with the average (resuming with it: TrainEndToEnd.ResumeWithAWeightAverage...).
+TEST(CliTrain, AWeightAverageIsValidatedBesideTheTrainedWeightsAndPredicts) {
+  TempDir dir;
+  ASSERT_NO_FATAL_FAILURE(make_synthetic_data(dir));
+  auto trained = run_trashcl(tiny_train_command(dir) + " --model-ema 0.9");
+  ASSERT_EQ(trained.exit_code, 0) << trained.err;
+  const std::string log = trained.out + trained.err;
+  EXPECT_NE(log.find("prediction use the weight average (model_ema = 0.9)"), std::string::npos) << log;
+  EXPECT_NE(log.find("(weight average; the trained weights "), std::string::npos) << log;
+  EXPECT_NE(read_bytes(dir / "run/config.toml").find("model_ema = 0.9"), std::string::npos);
+
+  auto predicted = run_trashcl("predict --model " + shell_quote((dir / "run/best.ckpt").string()) + " " +
+                               shell_quote((dir / "data/box/box_000.jpg").string()));
+  ASSERT_EQ(predicted.exit_code, 0) << predicted.err;
+  EXPECT_EQ(nlohmann::json::parse(predicted.out)["top"].size(), 3u) << predicted.out;
+}
+
 // A split with no validation rows: each epoch says it was not validated, and best.ckpt is the last whole epoch.
 TEST(CliTrain, ARunWithoutValidationImagesKeepsTheLastEpochAsBest) {
   TempDir dir;
@@ -154,6 +172,9 @@ TEST(CliTrain, RejectsBadModelOptionsNamingTheFlag) {
   const auto head = run_trashcl("train --data " + data + " --head-lr-scale -1");
   EXPECT_EQ(head.exit_code, 1);
   EXPECT_NE(head.err.find("--head-lr-scale"), std::string::npos) << head.err;
+  const auto average = run_trashcl("train --data " + data + " --model-ema 1");
+  EXPECT_EQ(average.exit_code, 1);
+  EXPECT_NE(average.err.find("--model-ema 1: must be in [0, 1)"), std::string::npos) << average.err;
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <map>
 #include <sstream>
 
 #include "common/error.h"
@@ -35,12 +36,22 @@ Config tiny_config(const std::filesystem::path& data) {
 }
 
 // All parameters and buffers of a checkpoint's model, flattened in name order.
-std::vector<std::pair<std::string, torch::Tensor>> model_state(const std::filesystem::path& checkpoint) {
-  LoadedModel loaded = load_checkpoint(checkpoint, torch::kCPU);
+std::vector<std::pair<std::string, torch::Tensor>> model_state(const std::filesystem::path& checkpoint,
+                                                               StoredWeights weights = StoredWeights::kTrained) {
+  LoadedModel loaded = load_checkpoint(checkpoint, torch::kCPU, {}, weights);
   std::vector<std::pair<std::string, torch::Tensor>> state;
   for (const auto& item : loaded.model->named_parameters(true)) state.emplace_back(item.key(), item.value());
   for (const auto& item : loaded.model->named_buffers(true)) state.emplace_back(item.key(), item.value());
   return state;
+}
+
+void expect_equal_states(const std::vector<std::pair<std::string, torch::Tensor>>& expected,
+                         const std::vector<std::pair<std::string, torch::Tensor>>& actual) {
+  ASSERT_EQ(expected.size(), actual.size());
+  for (size_t i = 0; i < expected.size(); ++i) {
+    ASSERT_EQ(expected[i].first, actual[i].first);
+    EXPECT_TRUE(torch::equal(expected[i].second, actual[i].second)) << expected[i].first;
+  }
 }
 
 TEST(TrainEndToEnd, FullMethodLearnsAnEasySyntheticTask) {
@@ -84,13 +95,53 @@ TEST(TrainEndToEnd, ResumeGivesTheSameModelAsAStraightRun) {
   EXPECT_EQ(load_checkpoint(dir / "resumed/last.ckpt", torch::kCPU).meta.step, 2);
   train(config, dir / "resumed", true);
 
-  const auto straight = model_state(dir / "straight/last.ckpt");
-  const auto resumed = model_state(dir / "resumed/last.ckpt");
-  ASSERT_EQ(straight.size(), resumed.size());
-  for (size_t i = 0; i < straight.size(); ++i) {
-    ASSERT_EQ(straight[i].first, resumed[i].first);
-    EXPECT_TRUE(torch::equal(straight[i].second, resumed[i].second)) << straight[i].first;
+  expect_equal_states(model_state(dir / "straight/last.ckpt"), model_state(dir / "resumed/last.ckpt"));
+}
+
+TEST(TrainEndToEnd, ResumeWithAWeightAverageGivesTheSameAverageAsAStraightRun) {
+  TempDir dir;
+  write_synth_dataset(dir / "data", {2, 12, 40, 3});  // 2 steps per epoch
+  Config config = tiny_config(dir / "data");
+  config.epochs = 2;
+  config.model_ema = 0.9;
+  train(config, dir / "straight", false);
+  Config first_half = config;
+  first_half.max_steps = 2;
+  train(first_half, dir / "resumed", false);
+  train(config, dir / "resumed", true);
+
+  for (auto weights : {StoredWeights::kTrained, StoredWeights::kPredict}) {
+    expect_equal_states(model_state(dir / "straight/last.ckpt", weights), model_state(dir / "resumed/last.ckpt", weights));
   }
+}
+
+TEST(TrainEndToEnd, TheWeightAverageLeavesTrainingAloneAndIsWhatPredictionLoads) {
+  TempDir dir;
+  write_synth_dataset(dir / "data", {2, 12, 40, 3});
+  Config config = tiny_config(dir / "data");
+  config.epochs = 2;
+  train(config, dir / "plain", false);
+  config.model_ema = 0.5;
+  train(config, dir / "averaged", false);
+
+  // The same weights are trained with the average as without it.
+  expect_equal_states(model_state(dir / "plain/last.ckpt"), model_state(dir / "averaged/last.ckpt"));
+  // Without an average, prediction loads the trained weights, momentum branch and all.
+  EXPECT_EQ(model_state(dir / "plain/last.ckpt", StoredWeights::kPredict).size(),
+            model_state(dir / "plain/last.ckpt").size());
+  // With one, it loads the average: the prediction model's tensors only, not equal to the trained ones.
+  const auto trained = model_state(dir / "averaged/last.ckpt");
+  const auto predicted = model_state(dir / "averaged/last.ckpt", StoredWeights::kPredict);
+  EXPECT_FALSE(load_checkpoint(dir / "averaged/best.ckpt", torch::kCPU).model->options().momentum);
+  std::map<std::string, torch::Tensor> trained_by_name(trained.begin(), trained.end());
+  size_t differing = 0;
+  for (const auto& [name, tensor] : predicted) {
+    EXPECT_NE(name.rfind("momentum.", 0), 0u) << name;
+    ASSERT_TRUE(trained_by_name.count(name)) << name;
+    differing += !torch::equal(tensor, trained_by_name[name]);
+  }
+  EXPECT_LT(predicted.size(), trained.size());
+  EXPECT_GT(differing, predicted.size() / 2) << "4 steps at d <= 0.5 leave the average behind the weights";
 }
 
 TEST(TrainEndToEnd, RefusesToOverwriteARunWithoutResume) {

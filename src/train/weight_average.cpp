@@ -1,0 +1,77 @@
+#include "train/weight_average.h"
+
+#include <algorithm>
+#include <mutex>
+#include <string>
+
+#include "common/error.h"
+
+namespace trashcl {
+namespace {
+
+// The prediction model's modules of a model built with `options`: the same, without the momentum branch.
+ModelOptions without_momentum_branch(ModelOptions options) {
+  options.momentum = false;
+  return options;
+}
+
+// Copies every parameter and buffer of `destination` from the tensor of the same name in `source`.
+void copy_by_name(ContrastiveClassifier& source, ContrastiveClassifier& destination) {
+  torch::NoGradGuard no_grad;
+  const auto parameters = source->named_parameters();
+  for (auto& item : destination->named_parameters()) item.value().copy_(parameters[item.key()]);
+  const auto buffers = source->named_buffers();
+  for (auto& item : destination->named_buffers()) item.value().copy_(buffers[item.key()]);
+}
+
+}  // namespace
+
+WeightAverage::WeightAverage(ContrastiveClassifier& model, double decay) : decay_(decay) {
+  if (!(decay > 0.0 && decay < 1.0)) {
+    throw UserError("model_ema = " + std::to_string(decay) + " must be in (0, 1), or 0 for no weight average; use 0.998");
+  }
+  // Building the copy draws initial weights from the default generator; its state is put back, so that a run
+  // trains the same weights with the average as without it. (The lock is held only while reading or writing
+  // the state: initialising the weights takes it too.)
+  auto generator = at::detail::getDefaultCPUGenerator();
+  torch::Tensor state;
+  {
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    state = generator.get_state();
+  }
+  average_ = ContrastiveClassifier(without_momentum_branch(model->options()));
+  {
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    generator.set_state(state);
+  }
+  average_->to(model->parameters().front().device());
+  copy_by_name(model, average_);
+  average_->eval();
+}
+
+double WeightAverage::decay_at(double decay, int64_t step) {
+  return std::min(decay, (1.0 + static_cast<double>(step)) / (10.0 + static_cast<double>(step)));
+}
+
+void WeightAverage::update(ContrastiveClassifier& model, int64_t step) {
+  torch::NoGradGuard no_grad;
+  const double d = decay_at(decay_, step);
+  auto fold = [d](torch::Tensor& average, const torch::Tensor& current) {
+    if (average.is_floating_point()) {
+      average.mul_(d).add_(current, 1.0 - d);
+    } else {
+      average.copy_(current);
+    }
+  };
+  const auto parameters = model->named_parameters();
+  for (auto& item : average_->named_parameters()) fold(item.value(), parameters[item.key()]);
+  const auto buffers = model->named_buffers();
+  for (auto& item : average_->named_buffers()) fold(item.value(), buffers[item.key()]);
+  if (model->encoder()->has_fusion()) {  // the sharpness the weights were trained at, not an average of it
+    average_->encoder()->fusion()->set_beta(model->encoder()->fusion()->beta());
+  }
+}
+
+void WeightAverage::load(ContrastiveClassifier& stored) { copy_by_name(stored, average_); }
+
+}  // namespace trashcl
