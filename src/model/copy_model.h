@@ -7,4 +7,8 @@ namespace trashcl {
 
 ContrastiveClassifier copy_model(const ContrastiveClassifier& source);
 
+// Copies every parameter and buffer of `destination`, in place, from the tensor of the same name in `source`
+// (which may hold more: a model with the momentum branch into one without it).
+void copy_weights_by_name(const ContrastiveClassifier& source, ContrastiveClassifier& destination);
+
 }  // namespace trashcl

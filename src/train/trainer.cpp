@@ -11,6 +11,7 @@
 #include "data/dataset.h"
 #include "data/encode.h"
 #include "data/loader.h"
+#include "model/copy_model.h"
 #include "model/memory_format.h"
 #include "train/bins.h"
 #include "train/checkpoint.h"
@@ -92,13 +93,7 @@ void set_cpu_rng_state(const torch::Tensor& state) {
 CheckpointMeta restore(const fs::path& checkpoint, ContrastiveClassifier& model, torch::optim::Optimizer& optimizer,
                        WeightAverage* average, const torch::Device& device) {
   LoadedModel stored = load_checkpoint(checkpoint, device, {}, StoredWeights::kTrained);
-  {
-    torch::NoGradGuard no_grad;
-    auto source = stored.model->named_parameters(true);
-    for (auto& item : model->named_parameters(true)) item.value().copy_(source[item.key()]);
-    auto source_buffers = stored.model->named_buffers(true);
-    for (auto& item : model->named_buffers(true)) item.value().copy_(source_buffers[item.key()]);
-  }
+  copy_weights_by_name(stored.model, model);
   if (average != nullptr) {
     LoadedModel stored_average = load_checkpoint(checkpoint, device, {}, StoredWeights::kPredict);
     average->load(stored_average.model);

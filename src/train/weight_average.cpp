@@ -5,6 +5,7 @@
 #include <string>
 
 #include "common/error.h"
+#include "model/copy_model.h"
 
 namespace trashcl {
 namespace {
@@ -13,15 +14,6 @@ namespace {
 ModelOptions without_momentum_branch(ModelOptions options) {
   options.momentum = false;
   return options;
-}
-
-// Copies every parameter and buffer of `destination` from the tensor of the same name in `source`.
-void copy_by_name(ContrastiveClassifier& source, ContrastiveClassifier& destination) {
-  torch::NoGradGuard no_grad;
-  const auto parameters = source->named_parameters();
-  for (auto& item : destination->named_parameters()) item.value().copy_(parameters[item.key()]);
-  const auto buffers = source->named_buffers();
-  for (auto& item : destination->named_buffers()) item.value().copy_(buffers[item.key()]);
 }
 
 }  // namespace
@@ -45,7 +37,7 @@ WeightAverage::WeightAverage(ContrastiveClassifier& model, double decay) : decay
     generator.set_state(state);
   }
   average_->to(model->parameters().front().device());
-  copy_by_name(model, average_);
+  copy_weights_by_name(model, average_);
   average_->eval();
 }
 
@@ -72,6 +64,6 @@ void WeightAverage::update(ContrastiveClassifier& model, int64_t step) {
   }
 }
 
-void WeightAverage::load(ContrastiveClassifier& stored) { copy_by_name(stored, average_); }
+void WeightAverage::load(ContrastiveClassifier& stored) { copy_weights_by_name(stored, average_); }
 
 }  // namespace trashcl
