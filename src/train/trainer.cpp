@@ -20,6 +20,7 @@
 #include "train/options.h"
 #include "train/precision.h"
 #include "train/progress.h"
+#include "train/rng_state.h"
 #include "train/schedule.h"
 #include "train/weight_average.h"
 
@@ -74,18 +75,6 @@ SplitData load_split_data(const Config& config) {
 
 void write_text_atomic(const fs::path& path, const std::string& text) {
   write_file_atomic(path, std::vector<uint8_t>(text.begin(), text.end()));
-}
-
-torch::Tensor cpu_rng_state() {
-  auto generator = at::detail::getDefaultCPUGenerator();
-  std::lock_guard<std::mutex> lock(generator.mutex());
-  return generator.get_state();
-}
-
-void set_cpu_rng_state(const torch::Tensor& state) {
-  auto generator = at::detail::getDefaultCPUGenerator();
-  std::lock_guard<std::mutex> lock(generator.mutex());
-  generator.set_state(state);
 }
 
 // Resumes model, optimizer, weight average (may be null) and RNG from RUN_DIR/last.ckpt; returns the stored

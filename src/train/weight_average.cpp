@@ -1,11 +1,11 @@
 #include "train/weight_average.h"
 
 #include <algorithm>
-#include <mutex>
 #include <string>
 
 #include "common/error.h"
 #include "model/copy_model.h"
+#include "train/rng_state.h"
 
 namespace trashcl {
 namespace {
@@ -23,19 +23,10 @@ WeightAverage::WeightAverage(ContrastiveClassifier& model, double decay) : decay
     throw UserError("model_ema = " + std::to_string(decay) + " must be in (0, 1), or 0 for no weight average; use 0.998");
   }
   // Building the copy draws initial weights from the default generator; its state is put back, so that a run
-  // trains the same weights with the average as without it. (The lock is held only while reading or writing
-  // the state: initialising the weights takes it too.)
-  auto generator = at::detail::getDefaultCPUGenerator();
-  torch::Tensor state;
-  {
-    std::lock_guard<std::mutex> lock(generator.mutex());
-    state = generator.get_state();
-  }
+  // trains the same weights with the average as without it.
+  const torch::Tensor state = cpu_rng_state();
   average_ = ContrastiveClassifier(without_momentum_branch(model->options()));
-  {
-    std::lock_guard<std::mutex> lock(generator.mutex());
-    generator.set_state(state);
-  }
+  set_cpu_rng_state(state);
   average_->to(model->parameters().front().device());
   copy_weights_by_name(model, average_);
   average_->eval();
