@@ -106,6 +106,7 @@ std::vector<Config::Field> Config::fields() {
       {"label_smoothing", "model", "cross-entropy label smoothing", &label_smoothing},
       {"predict_prior", "model", "paco: predict with the training class frequencies (train) or every class equally likely (uniform)", &predict_prior},
       {"lambda_q", "model", "weight of the hash quantisation loss", &lambda_q},
+      {"hash_beta_rate", "model", "HashNet continuation: the code is tanh(beta x) with beta = sqrt(1 + rate x step), refreshed every 200 steps (0: beta stays 1)", &hash_beta_rate},
       {"bins", "model", "disposal bins by class, overriding the built-in table: trash=other,battery=hazardous", &bins},
       {"epochs", "train", "training epochs", &epochs},
       {"batch_size", "train", "images per step", &batch_size},

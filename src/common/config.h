@@ -53,6 +53,7 @@ struct Config {
   double label_smoothing = 0.0;
   std::string predict_prior = "train";
   double lambda_q = 0.05;
+  double hash_beta_rate = 0.005;
   std::string bins;
   // ---- training ------------------------------------------------------------------------------------
   int epochs = 100;

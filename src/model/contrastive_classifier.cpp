@@ -58,7 +58,7 @@ void ContrastiveClassifierImpl::momentum_update() {
 void ContrastiveClassifierImpl::set_step(int64_t step, int64_t total_steps) {
   contrastive_weight_scale_ = contrastive_weight(options_.contrastive_schedule, step, total_steps);
   if (!encoder_->has_fusion()) return;
-  const double beta = hash_beta(step);
+  const double beta = hash_beta(step, kHashBetaRefresh, options_.hash_beta_rate);
   encoder_->fusion()->set_beta(beta);
   if (has_momentum()) momentum_->key_encoder()->fusion()->set_beta(beta);
 }

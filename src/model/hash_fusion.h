@@ -11,8 +11,10 @@
 namespace trashcl {
 
 // HashNet's continuation: beta = sqrt(1 + rate * step), refreshed every `refresh` steps, so
-// tanh(beta x) approaches sign(x) as training goes on. Pure function of the step.
-double hash_beta(int64_t step, int64_t refresh = 200, double rate = 0.005);
+// tanh(beta x) approaches sign(x) as training goes on. Pure function of the step. The rate is the
+// config's hash_beta_rate (HashNet's 0.005); rate 0 keeps beta at 1.
+constexpr int64_t kHashBetaRefresh = 200;
+double hash_beta(int64_t step, int64_t refresh = kHashBetaRefresh, double rate = 0.005);
 
 // Everything the fusion computes for one batch.
 struct HashCodes {

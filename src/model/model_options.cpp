@@ -59,6 +59,9 @@ void validate(const ModelOptions& options) {
     throw UserError("label_smoothing = " + std::to_string(options.label_smoothing) + " must be in [0, 1); use 0.1");
   }
   if (options.lambda_q < 0.0) throw UserError("lambda_q must be >= 0; use 0.05");
+  if (!(options.hash_beta_rate >= 0.0) || !std::isfinite(options.hash_beta_rate)) {
+    throw UserError("hash_beta_rate = " + std::to_string(options.hash_beta_rate) + " must be >= 0; use 0.005");
+  }
   if (!options.class_prior.empty()) {
     if (static_cast<int64_t>(options.class_prior.size()) != options.num_classes) {
       throw UserError("class_prior has " + std::to_string(options.class_prior.size()) + " entries but num_classes = " +

@@ -49,6 +49,7 @@ ModelOptions model_options(const Config& config, const std::vector<double>& clas
   options.label_smoothing = config.label_smoothing;
   options.predict_prior = config.predict_prior;
   options.lambda_q = config.lambda_q;
+  options.hash_beta_rate = config.hash_beta_rate;
   options.class_prior = class_prior;
   return options;
 }

@@ -255,6 +255,20 @@ TEST(Model, CheckpointHoldsQueueLogPriorAndBeta) {
   EXPECT_TRUE(torch::allclose(model->log_prior().exp(), torch::tensor({0.5f, 0.25f, 0.25f})));
 }
 
+TEST(Model, SetStepSharpensBothEncodersCodesAtTheConfiguredRate) {
+  const auto betas_at = [](double rate, int64_t step) {
+    auto options = tiny_model_options(3);
+    options.hash_beta_rate = rate;
+    ContrastiveClassifier model(options);
+    model->set_step(step, 10000);
+    return std::make_pair(model->encoder()->fusion()->beta(), model->momentum()->key_encoder()->fusion()->beta());
+  };
+  EXPECT_NEAR(betas_at(0.005, 1000).first, std::sqrt(6.0), 1e-6);  // HashNet's rate, the default
+  EXPECT_NEAR(betas_at(0.001, 1000).first, std::sqrt(2.0), 1e-6);
+  EXPECT_NEAR(betas_at(0.001, 1000).second, std::sqrt(2.0), 1e-6);
+  EXPECT_NEAR(betas_at(0.0, 5000).first, 1.0, 1e-6);
+}
+
 TEST(Model, RejectsInvalidOptionsNamingTheOption) {
   const auto message = [](ModelOptions options) -> std::string {
     try {
@@ -288,6 +302,9 @@ TEST(Model, RejectsInvalidOptionsNamingTheOption) {
   options = tiny_model_options(3);
   options.contrastive_schedule = "linear";
   EXPECT_NE(message(options).find("contrastive_schedule"), std::string::npos);
+  options = tiny_model_options(3);
+  options.hash_beta_rate = -0.001;
+  EXPECT_NE(message(options).find("hash_beta_rate"), std::string::npos);
 
   options = tiny_model_options(3);
   options.queue_size = 2;
