@@ -52,8 +52,8 @@ TEST(CliPresets, BaselinesDifferFromTheMethodOnlyInItsComponents) {
     EXPECT_EQ(baseline["momentum"], "false");
     // The positive view feeds only the method's key encoder: its keys are the method's too.
     for (const std::string component : {"loss", "head", "features", "momentum", "queue_size", "paco_gamma", "tau",
-                                        "moco_m", "positive_scale_min", "positive_jitter_p", "grayscale_p",
-                                        "blur_p"}) {
+                                        "moco_m", "hash_beta_rate", "positive_scale_min", "positive_jitter_p",
+                                        "grayscale_p", "blur_p"}) {
       method.erase(component);
       baseline.erase(component);
     }
