@@ -44,8 +44,8 @@ class ContrastiveClassifierImpl : public torch::nn::Module {
 
   // theta_k <- m theta_k + (1 - m) theta_q (no-op without the momentum encoder).
   void momentum_update();
-  // Sets the hash sharpness to hash_beta(step, rate = hash_beta_rate) in both encoders and the contrastive part's weight to
-  // contrastive_weight(step of total_steps); call at every step.
+  // Sets the hash sharpness to hash_beta(step) at the options' hash_beta_rate in both encoders and the
+  // contrastive part's weight to contrastive_weight(step of total_steps); call at every step.
   void set_step(int64_t step, int64_t total_steps);
   // Parameters the optimizer should see (the key encoder's are excluded).
   std::vector<torch::Tensor> trainable_parameters();
