@@ -12,9 +12,10 @@ namespace trashcl {
 
 // HashNet's continuation: beta = sqrt(1 + rate * step), refreshed every `refresh` steps, so
 // tanh(beta x) approaches sign(x) as training goes on. Pure function of the step. The rate is the
-// config's hash_beta_rate (HashNet's 0.005); rate 0 keeps beta at 1.
+// config's hash_beta_rate (HashNet's rate by default); rate 0 keeps beta at 1.
 constexpr int64_t kHashBetaRefresh = 200;
-double hash_beta(int64_t step, int64_t refresh = kHashBetaRefresh, double rate = 0.005);
+constexpr double kHashNetBetaRate = 0.005;
+double hash_beta(int64_t step, int64_t refresh = kHashBetaRefresh, double rate = kHashNetBetaRate);
 
 // Everything the fusion computes for one batch.
 struct HashCodes {

@@ -49,7 +49,7 @@ struct ModelOptions {
   // proportions); uniform: predict with z (balanced; better recall on rare classes). No effect for ce/supcon.
   std::string predict_prior = "train";
   double lambda_q = 0.05;                  // weight of the quantisation loss (features = hash)
-  double hash_beta_rate = 0.005;           // HashNet: beta = sqrt(1 + rate * step) (features = hash)
+  double hash_beta_rate = kHashNetBetaRate; // HashNet: beta = sqrt(1 + rate * step) (features = hash)
   std::vector<double> class_prior;         // training-set class frequencies pi [N]; empty: uniform
 };
 
