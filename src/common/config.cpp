@@ -119,7 +119,7 @@ std::vector<Config::Field> Config::fields() {
       {"model_ema", "train", "validate, keep best.ckpt and predict with a moving average of the weights of this decay per step (0: off; 0.998 averages about the last 500 steps)", &model_ema},
       {"max_steps", "train", "stop after this many steps in all (0: run every epoch); the schedule still spans all epochs", &max_steps},
       {"eval_every", "train", "validate every this many epochs (and after the last)", &eval_every},
-      {"precision", "train", "fp32, bf16 (autocast; on the CPU it needs AMX to pay) or auto (bf16 on CUDA or AMX, else fp32)", &precision},
+      {"precision", "train", "fp32, bf16 (autocast; on the CPU it needs AMX or AVX-512 BF16 to pay) or auto (bf16 on CUDA and on those CPUs, else fp32)", &precision},
       {"channels_last", "train", "keep convolution weights and images channels-last (NHWC): the faster oneDNN/cuDNN kernels, same results up to rounding", &channels_last},
       {"flip_test", "train", "average the logits of the image and its mirror image at evaluation", &flip_test},
       {"threads", "runtime", "intra-op threads for tensor math (0: one per core)", &threads},

@@ -1,6 +1,7 @@
 #include "train/precision.h"
 
 #include <fstream>
+#include <iterator>
 #include <sstream>
 
 namespace trashcl {
@@ -17,11 +18,20 @@ bool cpuinfo_has_flag(std::istream& cpuinfo, const std::string& flag) {
   return false;
 }
 
+bool cpuinfo_has_bf16_kernels(std::istream& cpuinfo) {
+  const std::string text{std::istreambuf_iterator<char>(cpuinfo), std::istreambuf_iterator<char>()};
+  for (const char* flag : {"amx_bf16", "avx512_bf16"}) {
+    std::istringstream flags(text);
+    if (cpuinfo_has_flag(flags, flag)) return true;
+  }
+  return false;
+}
+
 std::string resolve_precision(const std::string& precision, bool cuda) {
   if (precision != "auto") return precision;
   if (cuda) return "bf16";
   std::ifstream cpuinfo("/proc/cpuinfo");
-  return cpuinfo_has_flag(cpuinfo, "amx_bf16") ? "bf16" : "fp32";
+  return cpuinfo_has_bf16_kernels(cpuinfo) ? "bf16" : "fp32";
 }
 
 }  // namespace trashcl

@@ -1,4 +1,4 @@
-// Mixed precision: bf16 autocast on CUDA (and on CPUs with AVX-512 BF16 / AMX), as an RAII guard that
+// Mixed precision: bf16 autocast on CUDA (and on CPUs with AMX or AVX-512 BF16), as an RAII guard that
 // works with LibTorch 1.13 and 2.x, whose autocast switches are named differently; and what precision = auto
 // picks on this machine.
 #pragma once
@@ -17,12 +17,15 @@
 
 namespace trashcl {
 
-// precision = auto -> "bf16" on CUDA and on a CPU with AMX (bf16 training ran 1.9x the fp32 step there,
-// docs/benchmarks.md), else "fp32" (a CPU without it ran bf16 many times slower); fp32 and bf16 pass through.
+// precision = auto -> "bf16" on CUDA and on a CPU with bf16 instructions (AMX or AVX-512 BF16: bf16 training
+// ran 1.9x and 1.8x the fp32 step there, docs/benchmarks.md), else "fp32" (an AVX2 CPU ran bf16 many times
+// slower); fp32 and bf16 pass through.
 std::string resolve_precision(const std::string& precision, bool cuda);
 
 // Whether the "flags" line of /proc/cpuinfo-style text lists `flag` (e.g. "amx_bf16") as a whole word.
 bool cpuinfo_has_flag(std::istream& cpuinfo, const std::string& flag);
+// Whether it lists amx_bf16 or avx512_bf16: the CPUs whose oneDNN bf16 kernels beat fp32.
+bool cpuinfo_has_bf16_kernels(std::istream& cpuinfo);
 
 class AutocastGuard {
  public:

@@ -1,4 +1,4 @@
-// precision = auto: bf16 where its kernels pay (CUDA, a CPU with AMX), fp32 elsewhere.
+// precision = auto: bf16 where its kernels pay (CUDA, a CPU with AMX or AVX-512 BF16), fp32 elsewhere.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -27,6 +27,20 @@ TEST(Precision, ReadsWholeFlagsFromTheCpuinfoFlagsLine) {
   EXPECT_FALSE(has_flag("", "amx_bf16"));
 }
 
+bool has_bf16_kernels(const std::string& cpuinfo) {
+  std::istringstream text(cpuinfo);
+  return cpuinfo_has_bf16_kernels(text);
+}
+
+TEST(Precision, Bf16KernelsMeanAmxOrAvx512Bf16) {
+  EXPECT_TRUE(has_bf16_kernels("flags\t\t: fpu avx512f avx512_bf16 amx_bf16 amx_tile\n"));  // Sapphire Rapids
+  EXPECT_TRUE(has_bf16_kernels("flags\t\t: fpu avx512f avx512_bf16 avx512_vnni\n"));        // EPYC Zen 4
+  EXPECT_TRUE(has_bf16_kernels("flags\t\t: fpu amx_bf16\n"));
+  EXPECT_FALSE(has_bf16_kernels("flags\t\t: fpu avx2 fma avx512f avx512_vnni\n"));          // AVX-512 without BF16
+  EXPECT_FALSE(has_bf16_kernels("model name\t: avx512_bf16\nflags\t\t: fpu avx2\n"));     // not on the flags line
+  EXPECT_FALSE(has_bf16_kernels(""));
+}
+
 TEST(Precision, AutoIsBf16OnCudaAndExplicitChoicesPassThrough) {
   EXPECT_EQ(resolve_precision("auto", true), "bf16");
   EXPECT_EQ(resolve_precision("fp32", true), "fp32");
@@ -34,10 +48,10 @@ TEST(Precision, AutoIsBf16OnCudaAndExplicitChoicesPassThrough) {
   EXPECT_EQ(resolve_precision("fp32", false), "fp32");
 }
 
-TEST(Precision, AutoOnTheCpuFollowsTheAmxFlag) {
+TEST(Precision, AutoOnTheCpuFollowsTheBf16Flags) {
   std::ifstream cpuinfo("/proc/cpuinfo");
   ASSERT_TRUE(cpuinfo.good()) << "/proc/cpuinfo: cannot read";
-  EXPECT_EQ(resolve_precision("auto", false), cpuinfo_has_flag(cpuinfo, "amx_bf16") ? "bf16" : "fp32");
+  EXPECT_EQ(resolve_precision("auto", false), cpuinfo_has_bf16_kernels(cpuinfo) ? "bf16" : "fp32");
 }
 
 }  // namespace
