@@ -18,7 +18,7 @@
 namespace trashcl {
 
 // precision = auto -> "bf16" on CUDA and on a CPU with bf16 instructions (AMX or AVX-512 BF16: bf16 training
-// ran 1.9x and 1.8x the fp32 step there, docs/benchmarks.md), else "fp32" (an AVX2 CPU ran bf16 many times
+// ran 1.9x and 1.6-1.8x the fp32 step there, docs/benchmarks.md), else "fp32" (an AVX2 CPU ran bf16 many times
 // slower); fp32 and bf16 pass through.
 std::string resolve_precision(const std::string& precision, bool cuda);
 
