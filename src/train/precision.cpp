@@ -1,17 +1,17 @@
 #include "train/precision.h"
 
+#include <algorithm>
 #include <fstream>
-#include <iterator>
 #include <sstream>
 
 namespace trashcl {
 
-bool cpuinfo_has_flag(std::istream& cpuinfo, const std::string& flag) {
+bool cpuinfo_has_any_flag(std::istream& cpuinfo, const std::vector<std::string>& flags) {
   for (std::string line; std::getline(cpuinfo, line);) {
     if (line.rfind("flags", 0) != 0) continue;
     std::istringstream words(line.substr(line.find(':') + 1));
     for (std::string word; words >> word;) {
-      if (word == flag) return true;
+      if (std::find(flags.begin(), flags.end(), word) != flags.end()) return true;
     }
     return false;  // every core lists the same flags
   }
@@ -19,12 +19,7 @@ bool cpuinfo_has_flag(std::istream& cpuinfo, const std::string& flag) {
 }
 
 bool cpuinfo_has_bf16_kernels(std::istream& cpuinfo) {
-  const std::string text{std::istreambuf_iterator<char>(cpuinfo), std::istreambuf_iterator<char>()};
-  for (const char* flag : {"amx_bf16", "avx512_bf16"}) {
-    std::istringstream flags(text);
-    if (cpuinfo_has_flag(flags, flag)) return true;
-  }
-  return false;
+  return cpuinfo_has_any_flag(cpuinfo, {"amx_bf16", "avx512_bf16"});
 }
 
 std::string resolve_precision(const std::string& precision, bool cuda) {

@@ -7,6 +7,7 @@
 
 #include <istream>
 #include <string>
+#include <vector>
 
 // LibTorch 2.4 replaced the per-device autocast switches with ones taking the device type.
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
@@ -22,8 +23,8 @@ namespace trashcl {
 // slower); fp32 and bf16 pass through.
 std::string resolve_precision(const std::string& precision, bool cuda);
 
-// Whether the "flags" line of /proc/cpuinfo-style text lists `flag` (e.g. "amx_bf16") as a whole word.
-bool cpuinfo_has_flag(std::istream& cpuinfo, const std::string& flag);
+// Whether the "flags" line of /proc/cpuinfo-style text lists any of `flags` (e.g. "amx_bf16") as a whole word.
+bool cpuinfo_has_any_flag(std::istream& cpuinfo, const std::vector<std::string>& flags);
 // Whether it lists amx_bf16 or avx512_bf16: the CPUs whose oneDNN bf16 kernels beat fp32.
 bool cpuinfo_has_bf16_kernels(std::istream& cpuinfo);
 

@@ -11,7 +11,7 @@ namespace {
 
 bool has_flag(const std::string& cpuinfo, const std::string& flag) {
   std::istringstream text(cpuinfo);
-  return cpuinfo_has_flag(text, flag);
+  return cpuinfo_has_any_flag(text, {flag});
 }
 
 TEST(Precision, ReadsWholeFlagsFromTheCpuinfoFlagsLine) {
