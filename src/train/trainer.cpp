@@ -32,20 +32,26 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
-// Adds RUN_DIR/train.log to the logger for the lifetime of the object.
+// Adds RUN_DIR/train.log to the logger for the lifetime of the object, flushed at every message so that the file
+// can be followed during the run and keeps every epoch's line if the process is killed.
 class RunLog {
  public:
-  explicit RunLog(const fs::path& file) : sink_(std::make_shared<spdlog::sinks::basic_file_sink_mt>(file.string())) {
+  explicit RunLog(const fs::path& file)
+      : sink_(std::make_shared<spdlog::sinks::basic_file_sink_mt>(file.string())),
+        previous_flush_level_(spdlog::default_logger()->flush_level()) {
     sink_->set_pattern("%Y-%m-%d %H:%M:%S %l: %v");
     spdlog::default_logger()->sinks().push_back(sink_);
+    spdlog::default_logger()->flush_on(spdlog::level::trace);
   }
   ~RunLog() {
     auto& sinks = spdlog::default_logger()->sinks();
     sinks.erase(std::remove(sinks.begin(), sinks.end(), sink_), sinks.end());
+    spdlog::default_logger()->flush_on(previous_flush_level_);
   }
 
  private:
   spdlog::sink_ptr sink_;
+  spdlog::level::level_enum previous_flush_level_;
 };
 
 struct SplitData {

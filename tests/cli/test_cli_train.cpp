@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <csignal>
 #include <filesystem>
 #include <sstream>
 
@@ -18,8 +19,8 @@ using testing::read_bytes;
 using testing::shell_quote;
 using testing::TempDir;
 
-const char* kTinyRun = " --backbone tiny --image-size 32 --batch-size 8 --queue-size 16 --hash-bits 16 --decoder-width 32"
-                       " --epochs 2 --threads 2";
+const char* kTinyModel = " --backbone tiny --image-size 32 --batch-size 8 --queue-size 16 --hash-bits 16"
+                         " --decoder-width 32 --threads 2";
 
 // DIR/data: 3 classes of 12 generated images; DIR/split.csv: their split.
 void make_synthetic_data(const TempDir& dir) {
@@ -28,10 +29,11 @@ void make_synthetic_data(const TempDir& dir) {
   ASSERT_EQ(run_trashcl("split --data " + data + " --out " + shell_quote((dir / "split.csv").string())).exit_code, 0);
 }
 
-// A tiny 2-epoch run on make_synthetic_data's images into DIR/run.
-std::string tiny_train_command(const TempDir& dir) {
+// A tiny run of EPOCHS epochs on make_synthetic_data's images into DIR/run.
+std::string tiny_train_command(const TempDir& dir, int epochs = 2) {
   return "train --data " + shell_quote((dir / "data").string()) + " --split " +
-         shell_quote((dir / "split.csv").string()) + " --out " + shell_quote((dir / "run").string()) + kTinyRun;
+         shell_quote((dir / "split.csv").string()) + " --out " + shell_quote((dir / "run").string()) + kTinyModel +
+         " --epochs " + std::to_string(epochs);
 }
 
 TEST(CliTrain, TrainEvalPredictFollowTheContract) {
@@ -92,7 +94,7 @@ TEST(CliTrain, TrainEvalPredictFollowTheContract) {
   ASSERT_EQ(csv.exit_code, 0) << csv.err;
   EXPECT_EQ(csv.out.rfind("path,class,prob,bin,hash,error\n", 0), 0u) << csv.out;
 
-  auto again = run_trashcl("train --data " + data + " --out " + run + kTinyRun);
+  auto again = run_trashcl("train --data " + data + " --out " + run + kTinyModel + " --epochs 2");
   EXPECT_EQ(again.exit_code, 1);
   EXPECT_NE(again.err.find("--resume"), std::string::npos) << again.err;
   auto missing = run_trashcl("predict --model " + shell_quote((dir / "nope.ckpt").string()) + " x.jpg");
@@ -154,6 +156,23 @@ TEST(CliTrain, ARunWithoutValidationImagesKeepsTheLastEpochAsBest) {
   EXPECT_NE(log.find("not validated (no validation images)"), std::string::npos) << log;
   EXPECT_NE(log.find("no validation images, so best.ckpt holds epoch 2, the last whole one"), std::string::npos) << log;
   EXPECT_TRUE(std::filesystem::exists(dir / "run/best.ckpt"));
+}
+
+// train.log is written as the run goes: a run killed by SIGKILL after two epochs keeps their lines in it.
+TEST(CliTrain, TrainLogKeepsTheEpochsOfAKilledRun) {
+  TempDir dir;
+  ASSERT_NO_FATAL_FAILURE(make_synthetic_data(dir));
+  const std::string metrics = shell_quote((dir / "run/metrics.csv").string());
+  // Waits at most 2 minutes for the header and two epochs' rows in metrics.csv; each epoch's row is written before
+  // its log line, so the first epoch's line is due in train.log by then.
+  const std::string killed_run = "(" + shell_quote(TRASHCL_BINARY) + " " + tiny_train_command(dir, 1000) +
+                                 " & pid=$!; for i in $(seq 1200); do [ \"$(cat " + metrics +
+                                 " 2>/dev/null | wc -l)\" -ge 3 ] && break; sleep 0.1; done; kill -9 $pid; wait $pid)";
+  const auto killed = testing::run_command(killed_run);
+  EXPECT_EQ(killed.exit_code, 128 + SIGKILL) << "the run ended before it was killed: " << killed.err;
+  const std::string log = read_bytes(dir / "run/train.log");
+  EXPECT_NE(log.find(" images in 3 classes, "), std::string::npos) << log;
+  EXPECT_NE(log.find("epoch 1/1000: loss "), std::string::npos) << log;
 }
 
 // Bad option values stop train before any data is read, naming the flag and what it accepts.
