@@ -30,6 +30,75 @@ torch::IValue read_value(torch::serialize::InputArchive& archive, const std::str
   return value;
 }
 
+// Opens the checkpoint at `path` and hands its archive to `read`; LibTorch's errors become a UserError naming the file.
+template <typename Read>
+auto read_checkpoint(const std::filesystem::path& path, Read read) {
+  if (!std::filesystem::is_regular_file(path)) {
+    throw UserError(fmt::format("{}: no such checkpoint (train one with `trashcl train --out RUN_DIR`)", path.string()));
+  }
+  try {
+    torch::serialize::InputArchive archive;
+    archive.load_from(path.string());
+    return read(archive);
+  } catch (const c10::Error& error) {
+    throw UserError(fmt::format("{}: not a readable trashcl checkpoint: {}", path.string(), error.what_without_backtrace()));
+  }
+}
+
+// The metadata, and the stored config with `overrides` applied; the model is left unset.
+LoadedModel read_meta_and_config(torch::serialize::InputArchive& archive, const std::filesystem::path& path,
+                                 const LoadOverrides& overrides) {
+  LoadedModel loaded;
+  CheckpointMeta& meta = loaded.meta;
+  meta.format_version = read_value(archive, "format_version").toInt();
+  if (meta.format_version > kCheckpointFormatVersion) {
+    throw UserError(fmt::format("{}: checkpoint format {} is newer than this trashcl reads ({}); update trashcl",
+                                path.string(), meta.format_version, kCheckpointFormatVersion));
+  }
+  meta.config_toml = read_value(archive, "config_toml").toStringRef();
+  meta.class_names = read_string_list(archive, "class_names");
+  meta.class_bins = read_string_list(archive, "class_bins");
+  torch::Tensor counts, mean, std;
+  archive.read("train_class_counts", counts);
+  archive.read("mean", mean);
+  archive.read("std", std);
+  meta.train_class_counts.assign(counts.data_ptr<int64_t>(), counts.data_ptr<int64_t>() + counts.numel());
+  for (int c = 0; c < 3; ++c) {
+    meta.mean[c] = mean[c].item<float>();
+    meta.std[c] = std[c].item<float>();
+  }
+  meta.image_size = read_value(archive, "image_size").toInt();
+  meta.step = read_value(archive, "step").toInt();
+  meta.best_metric = read_value(archive, "best_metric").toDouble();
+  meta.best_epoch = read_value(archive, "best_epoch").toInt();
+  archive.try_read("cpu_rng_state", meta.cpu_rng_state);
+
+  apply_config_text(meta.config_toml, path.string() + " (stored config)", loaded.config);
+  if (overrides.predict_prior) loaded.config.predict_prior = *overrides.predict_prior;
+  return loaded;
+}
+
+// The options the stored model was built with: its config and its training-class prior.
+ModelOptions stored_model_options(const LoadedModel& loaded) {
+  std::vector<double> prior;
+  int64_t total = 0;
+  for (int64_t count : loaded.meta.train_class_counts) total += count;
+  for (int64_t count : loaded.meta.train_class_counts) {
+    prior.push_back(static_cast<double>(count) / std::max<int64_t>(total, 1));
+  }
+  return model_options(loaded.config, prior);
+}
+
+// Builds a model with `options`, loads `model_archive` into it and moves it to `device`, in eval mode.
+ContrastiveClassifier read_model(torch::serialize::InputArchive& model_archive, const ModelOptions& options,
+                                 const torch::Device& device) {
+  ContrastiveClassifier model(options);
+  model->load(model_archive);
+  model->to(device);
+  model->eval();
+  return model;
+}
+
 }  // namespace
 
 void save_checkpoint(const std::filesystem::path& path, ContrastiveClassifier& model, torch::optim::Optimizer* optimizer,
@@ -79,69 +148,42 @@ void save_checkpoint(const std::filesystem::path& path, ContrastiveClassifier& m
 
 LoadedModel load_checkpoint(const std::filesystem::path& path, const torch::Device& device,
                             const LoadOverrides& overrides, StoredWeights weights) {
-  if (!std::filesystem::is_regular_file(path)) {
-    throw UserError(fmt::format("{}: no such checkpoint (train one with `trashcl train --out RUN_DIR`)", path.string()));
-  }
-  LoadedModel loaded;
-  torch::serialize::InputArchive archive;
-  try {
-    archive.load_from(path.string());
-    CheckpointMeta& meta = loaded.meta;
-    meta.format_version = read_value(archive, "format_version").toInt();
-    if (meta.format_version > kCheckpointFormatVersion) {
-      throw UserError(fmt::format("{}: checkpoint format {} is newer than this trashcl reads ({}); update trashcl",
-                                  path.string(), meta.format_version, kCheckpointFormatVersion));
-    }
-    meta.config_toml = read_value(archive, "config_toml").toStringRef();
-    meta.class_names = read_string_list(archive, "class_names");
-    meta.class_bins = read_string_list(archive, "class_bins");
-    torch::Tensor counts, mean, std;
-    archive.read("train_class_counts", counts);
-    archive.read("mean", mean);
-    archive.read("std", std);
-    meta.train_class_counts.assign(counts.data_ptr<int64_t>(), counts.data_ptr<int64_t>() + counts.numel());
-    for (int c = 0; c < 3; ++c) {
-      meta.mean[c] = mean[c].item<float>();
-      meta.std[c] = std[c].item<float>();
-    }
-    meta.image_size = read_value(archive, "image_size").toInt();
-    meta.step = read_value(archive, "step").toInt();
-    meta.best_metric = read_value(archive, "best_metric").toDouble();
-    meta.best_epoch = read_value(archive, "best_epoch").toInt();
-    archive.try_read("cpu_rng_state", meta.cpu_rng_state);
-
-    apply_config_text(meta.config_toml, path.string() + " (stored config)", loaded.config);
-    if (overrides.predict_prior) loaded.config.predict_prior = *overrides.predict_prior;
-    std::vector<double> prior;
-    int64_t total = 0;
-    for (int64_t count : meta.train_class_counts) total += count;
-    for (int64_t count : meta.train_class_counts) prior.push_back(static_cast<double>(count) / std::max<int64_t>(total, 1));
-    ModelOptions options = model_options(loaded.config, prior);
+  return read_checkpoint(path, [&](torch::serialize::InputArchive& archive) {
+    LoadedModel loaded = read_meta_and_config(archive, path, overrides);
+    ModelOptions options = stored_model_options(loaded);
     torch::serialize::InputArchive model_archive;
-    const bool average = weights == StoredWeights::kPredict && archive.try_read(kWeightAverageKey, model_archive);
-    if (average) {
+    if (weights == StoredWeights::kPredict && archive.try_read(kWeightAverageKey, model_archive)) {
       options.momentum = false;  // the average holds the prediction model only (train/weight_average.h)
     } else {
       archive.read("model", model_archive);
     }
-    loaded.model = ContrastiveClassifier(options);
-    loaded.model->load(model_archive);
-  } catch (const c10::Error& error) {
-    throw UserError(fmt::format("{}: not a readable trashcl checkpoint: {}", path.string(), error.what_without_backtrace()));
-  }
-  loaded.model->to(device);
-  loaded.model->eval();
-  return loaded;
+    loaded.model = read_model(model_archive, options, device);
+    return loaded;
+  });
 }
 
-void load_optimizer_state(const std::filesystem::path& path, torch::optim::Optimizer& optimizer) {
-  torch::serialize::InputArchive archive;
-  archive.load_from(path.string());
-  torch::serialize::InputArchive optimizer_archive;
-  if (!archive.try_read("optimizer", optimizer_archive)) {
-    throw UserError(fmt::format("{}: has no optimizer state, so training cannot resume from it", path.string()));
-  }
-  optimizer.load(optimizer_archive);
+ResumeState load_for_resume(const std::filesystem::path& path, const torch::Device& device,
+                            torch::optim::Optimizer& optimizer) {
+  return read_checkpoint(path, [&](torch::serialize::InputArchive& archive) {
+    LoadedModel stored = read_meta_and_config(archive, path, {});
+    ModelOptions options = stored_model_options(stored);
+    ResumeState state;
+    state.meta = std::move(stored.meta);
+    torch::serialize::InputArchive model_archive;
+    archive.read("model", model_archive);
+    state.trained = read_model(model_archive, options, device);
+    torch::serialize::InputArchive average_archive;
+    if (archive.try_read(kWeightAverageKey, average_archive)) {
+      options.momentum = false;
+      state.average = read_model(average_archive, options, device);
+    }
+    torch::serialize::InputArchive optimizer_archive;
+    if (!archive.try_read("optimizer", optimizer_archive)) {
+      throw UserError(fmt::format("{}: has no optimizer state, so training cannot resume from it", path.string()));
+    }
+    optimizer.load(optimizer_archive);
+    return state;
+  });
 }
 
 }  // namespace trashcl

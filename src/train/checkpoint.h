@@ -65,7 +65,16 @@ enum class StoredWeights {
 LoadedModel load_checkpoint(const std::filesystem::path& path, const torch::Device& device,
                             const LoadOverrides& overrides = {}, StoredWeights weights = StoredWeights::kPredict);
 
-// Restores the optimizer state saved with the checkpoint (for --resume).
-void load_optimizer_state(const std::filesystem::path& path, torch::optim::Optimizer& optimizer);
+// What --resume takes from a checkpoint besides the optimizer state.
+struct ResumeState {
+  CheckpointMeta meta;
+  ContrastiveClassifier trained{nullptr};  // the trained weights, momentum branch included
+  ContrastiveClassifier average{nullptr};  // the weight average; null when the checkpoint holds none
+};
+
+// Reads `path` once for --resume: the models onto `device`, the optimizer state into `optimizer`. Throws UserError
+// naming the file as load_checkpoint does, and for a checkpoint without optimizer state.
+ResumeState load_for_resume(const std::filesystem::path& path, const torch::Device& device,
+                            torch::optim::Optimizer& optimizer);
 
 }  // namespace trashcl

@@ -87,13 +87,9 @@ void write_text_atomic(const fs::path& path, const std::string& text) {
 // metadata. A checkpoint without a weight average (the run kept none until now) starts it from the weights.
 CheckpointMeta restore(const fs::path& checkpoint, ContrastiveClassifier& model, torch::optim::Optimizer& optimizer,
                        WeightAverage* average, const torch::Device& device) {
-  LoadedModel stored = load_checkpoint(checkpoint, device, {}, StoredWeights::kTrained);
-  copy_weights_by_name(stored.model, model);
-  if (average != nullptr) {
-    LoadedModel stored_average = load_checkpoint(checkpoint, device, {}, StoredWeights::kPredict);
-    average->load(stored_average.model);
-  }
-  load_optimizer_state(checkpoint, optimizer);
+  ResumeState stored = load_for_resume(checkpoint, device, optimizer);
+  copy_weights_by_name(stored.trained, model);
+  if (average != nullptr) average->load(stored.average ? stored.average : stored.trained);
   if (stored.meta.cpu_rng_state.defined()) set_cpu_rng_state(stored.meta.cpu_rng_state);
   return stored.meta;
 }

@@ -151,6 +151,26 @@ TEST(TrainEndToEnd, RefusesToOverwriteARunWithoutResume) {
   EXPECT_THROW(train(config, dir / "elsewhere", true), UserError);
 }
 
+TEST(TrainEndToEnd, ResumeFromACheckpointWithoutOptimizerStateSaysSo) {
+  TempDir dir;
+  Config config = two_step_epochs(dir, 2);
+  config.max_steps = 2;
+  train(config, dir / "run", false);
+  const auto checkpoint = dir / "run/last.ckpt";
+  LoadedModel loaded = load_checkpoint(checkpoint, torch::kCPU, {}, StoredWeights::kTrained);
+  save_checkpoint(checkpoint, loaded.model, /*optimizer=*/nullptr, loaded.meta);
+
+  config.max_steps = 0;
+  try {
+    train(config, dir / "run", true);
+    FAIL() << "resumed without optimizer state";
+  } catch (const UserError& error) {
+    const std::string message = error.what();
+    EXPECT_NE(message.find(checkpoint.string()), std::string::npos) << message;
+    EXPECT_NE(message.find("has no optimizer state"), std::string::npos) << message;
+  }
+}
+
 TEST(CheckpointAtomic, KillDuringWriteLeavesThePreviousCheckpointLoadable) {
   TempDir dir;
   Config config = two_step_epochs(dir, 1);
