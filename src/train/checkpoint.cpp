@@ -89,12 +89,10 @@ ModelOptions stored_model_options(const LoadedModel& loaded) {
   return model_options(loaded.config, prior);
 }
 
-// Builds a model with `options`, loads `model_archive` into it and moves it to `device`, in eval mode.
-ContrastiveClassifier read_model(torch::serialize::InputArchive& model_archive, const ModelOptions& options,
-                                 const torch::Device& device) {
+// Builds a model with `options` and loads `model_archive` into it, in eval mode.
+ContrastiveClassifier read_model(torch::serialize::InputArchive& model_archive, const ModelOptions& options) {
   ContrastiveClassifier model(options);
   model->load(model_archive);
-  model->to(device);
   model->eval();
   return model;
 }
@@ -148,34 +146,36 @@ void save_checkpoint(const std::filesystem::path& path, ContrastiveClassifier& m
 
 LoadedModel load_checkpoint(const std::filesystem::path& path, const torch::Device& device,
                             const LoadOverrides& overrides, StoredWeights weights) {
-  return read_checkpoint(path, [&](torch::serialize::InputArchive& archive) {
-    LoadedModel loaded = read_meta_and_config(archive, path, overrides);
-    ModelOptions options = stored_model_options(loaded);
+  LoadedModel loaded = read_checkpoint(path, [&](torch::serialize::InputArchive& archive) {
+    LoadedModel stored = read_meta_and_config(archive, path, overrides);
+    ModelOptions options = stored_model_options(stored);
     torch::serialize::InputArchive model_archive;
     if (weights == StoredWeights::kPredict && archive.try_read(kWeightAverageKey, model_archive)) {
       options.momentum = false;  // the average holds the prediction model only (train/weight_average.h)
     } else {
       archive.read("model", model_archive);
     }
-    loaded.model = read_model(model_archive, options, device);
-    return loaded;
+    stored.model = read_model(model_archive, options);
+    return stored;
   });
+  loaded.model->to(device);
+  return loaded;
 }
 
 ResumeState load_for_resume(const std::filesystem::path& path, const torch::Device& device,
                             torch::optim::Optimizer& optimizer) {
-  return read_checkpoint(path, [&](torch::serialize::InputArchive& archive) {
+  ResumeState resumed = read_checkpoint(path, [&](torch::serialize::InputArchive& archive) {
     LoadedModel stored = read_meta_and_config(archive, path, {});
     ModelOptions options = stored_model_options(stored);
     ResumeState state;
     state.meta = std::move(stored.meta);
     torch::serialize::InputArchive model_archive;
     archive.read("model", model_archive);
-    state.trained = read_model(model_archive, options, device);
+    state.trained = read_model(model_archive, options);
     torch::serialize::InputArchive average_archive;
     if (archive.try_read(kWeightAverageKey, average_archive)) {
-      options.momentum = false;
-      state.average = read_model(average_archive, options, device);
+      options.momentum = false;  // the average holds the prediction model only (train/weight_average.h)
+      state.average = read_model(average_archive, options);
     }
     torch::serialize::InputArchive optimizer_archive;
     if (!archive.try_read("optimizer", optimizer_archive)) {
@@ -184,6 +184,9 @@ ResumeState load_for_resume(const std::filesystem::path& path, const torch::Devi
     optimizer.load(optimizer_archive);
     return state;
   });
+  resumed.trained->to(device);
+  if (resumed.average) resumed.average->to(device);
+  return resumed;
 }
 
 }  // namespace trashcl
