@@ -12,7 +12,15 @@ struct StepStats {
   double lr = 0;
   double images_per_second = 0;
   double data_share = 0;       // 0-1: time waiting for or augmenting data
+  double run_seconds_left = -1;  // the whole run's remaining time (< 0: not known)
 };
+
+// The run's remaining time: the mean wall time of the steps this process has taken (validation and checkpoint
+// writes included once an epoch has passed) times the steps still to take; -1 before the first step.
+double run_seconds_left(double seconds_so_far, int64_t steps_taken, int64_t steps_left);
+
+// A duration for a person: "45s", "12m 05s", "2h 41m".
+std::string format_duration(double seconds);
 
 class Progress {
  public:

@@ -189,6 +189,14 @@ TrainSummary train(Config config, const fs::path& run_dir, bool resume) {
     save_checkpoint(path, model, &optimizer, meta, average ? &average->model() : nullptr);
   };
 
+  // The run's remaining time is estimated from this process's own steps (a resumed run's earlier speed is unknown).
+  const int64_t last_step = config.max_steps > 0 ? std::min(total_steps, config.max_steps) : total_steps;
+  const int64_t first_step = meta.step;
+  const auto loop_start = Clock::now();
+  auto seconds_left = [&] {
+    return run_seconds_left(seconds_since(loop_start), meta.step - first_step, last_step - meta.step);
+  };
+
   model->train();
   for (int64_t epoch = meta.step / steps_per_epoch; epoch < config.epochs; ++epoch) {
     const auto epoch_start = Clock::now();
@@ -233,7 +241,7 @@ TrainSummary train(Config config, const fs::path& run_dir, bool resume) {
       const double elapsed = seconds_since(epoch_start);
       const auto& timing = loader.timing();
       progress.update({loader.timing().batches, step_losses[0].item<double>(), lr, timing.images / std::max(elapsed, 1e-9),
-                       (timing.wait_seconds + augment_seconds) / std::max(elapsed, 1e-9)});
+                       (timing.wait_seconds + augment_seconds) / std::max(elapsed, 1e-9), seconds_left()});
       if (config.max_steps > 0 && meta.step >= config.max_steps) {
         stop = true;
         break;
@@ -275,8 +283,10 @@ TrainSummary train(Config config, const fs::path& run_dir, bool resume) {
     } else {
       validation = fmt::format("val top-1 {:.4f}, val macro-F1 {:.4f}{}", val_top1, val_f1, trained_weights_validation);
     }
-    spdlog::info("epoch {}/{}: loss {:.4f}, {}, {:.1f} img/s, data {:.0f}%, {:.0f}s", epoch + 1, config.epochs,
-                 mean_losses[0].item<double>(), validation, images_per_second, 100 * data_share, epoch_seconds);
+    const std::string time_left = meta.step < last_step ? fmt::format("; {} left", format_duration(seconds_left())) : "";
+    spdlog::info("epoch {}/{}: loss {:.4f}, {}, {:.1f} img/s, data {:.0f}%, {:.0f}s{}", epoch + 1, config.epochs,
+                 mean_losses[0].item<double>(), validation, images_per_second, 100 * data_share, epoch_seconds,
+                 time_left);
 
     const bool improved = validate && (!has_val_images || val_top1 > meta.best_metric);
     if (improved) {

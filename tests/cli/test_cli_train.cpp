@@ -43,6 +43,17 @@ TEST(CliTrain, TrainEvalPredictFollowTheContract) {
   auto trained = run_trashcl(tiny_train_command(dir));
   ASSERT_EQ(trained.exit_code, 0) << trained.err;
   EXPECT_NE(trained.out.find("epoch 2/2"), std::string::npos) << trained.out;  // plain progress lines (not a TTY)
+  EXPECT_NE(trained.out.find(" (run "), std::string::npos) << trained.out;     // with the whole run's time left
+  // Each epoch's log line but the last says how long the run has left.
+  const std::string log = read_bytes(dir / "run/train.log");
+  const auto line_from = [&log](const std::string& start) {  // empty when train.log has no such line
+    const size_t begin = log.find(start);
+    return begin == std::string::npos ? std::string() : log.substr(begin, log.find('\n', begin) - begin);
+  };
+  const std::string first_epoch = line_from("epoch 1/2: "), last_epoch = line_from("epoch 2/2: ");
+  ASSERT_FALSE(first_epoch.empty() || last_epoch.empty()) << log;
+  EXPECT_NE(first_epoch.find(" left"), std::string::npos) << first_epoch;
+  EXPECT_EQ(last_epoch.find(" left"), std::string::npos) << last_epoch;
 
   auto evaluated = run_trashcl("eval --model " + shell_quote((dir / "run/best.ckpt").string()) + " --data " + data +
                                " --split " + shell_quote((dir / "split.csv").string()) + " --json");
