@@ -2,11 +2,12 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/image_inputs.h"
 #include "common/csv.h"
-#include "common/error.h"
 #include "infer/predictor.h"
 
 namespace trashcl {
@@ -14,42 +15,57 @@ namespace {
 
 struct Options {
   std::string model, format = "json", device = "cpu";
-  int top_k = 3, threads = 0;
+  int top_k = 3, batch_size = 32, threads = 0;
   std::vector<std::string> paths;
   PredictorOptions predictor;
 };
 
+nlohmann::json record_of(const ImageInput& input, const InputPrediction& outcome) {
+  nlohmann::json record{{"path", input.path}};
+  if (!outcome.prediction) {
+    record["error"] = outcome.error;
+    return record;
+  }
+  record["top"] = nlohmann::json::array();
+  for (const ClassProbability& entry : outcome.prediction->top) {
+    record["top"].push_back({{"class", entry.name}, {"prob", entry.prob}});
+  }
+  record["bin"] = outcome.prediction->bin;
+  record["hash"] = outcome.prediction->hash;
+  return record;
+}
+
+void print_csv_row(const nlohmann::json& record) {
+  const std::string path = csv_field(record["path"].get<std::string>());
+  if (record.contains("error")) {
+    std::cout << fmt::format("{},,,,,{}\n", path, csv_field(record["error"].get<std::string>()));
+    return;
+  }
+  std::cout << fmt::format("{},{},{:.6f},{},{},\n", path, csv_field(record["top"][0]["class"].get<std::string>()),
+                           record["top"][0]["prob"].get<double>(), record["bin"].get<std::string>(),
+                           record["hash"].get<std::string>());
+}
+
+// Records are printed batch by batch, in input order, so a long folder shows results as it goes.
 void run_predict(const Options& options) {
   set_compute_threads(options.threads);
   Predictor predictor(options.model, torch::Device(options.device), options.predictor);
-  if (options.format == "csv") {
-    std::cout << "path,class,prob,bin,hash,error\n";
-  }
-  for (const std::string& path : options.paths) {
-    nlohmann::json record{{"path", path}};
-    try {
-      const Image image = predictor.decode_file(path);
-      const Prediction prediction = predictor.predict({&image}, options.top_k)[0];
-      record["top"] = nlohmann::json::array();
-      for (const ClassProbability& entry : prediction.top) {
-        record["top"].push_back({{"class", entry.name}, {"prob", entry.prob}});
-      }
-      record["bin"] = prediction.bin;
-      record["hash"] = prediction.hash;
-    } catch (const BadImageError& error) {
-      record["error"] = error.reason();
-    }
-    if (options.format == "csv") {
-      if (record.contains("error")) {
-        std::cout << fmt::format("{},,,,,{}\n", csv_field(path), csv_field(record["error"].get<std::string>()));
+  const std::vector<ImageInput> inputs = expand_image_inputs(options.paths);
+  if (options.format == "csv") std::cout << "path,class,prob,bin,hash,error\n";
+  const auto batch_size = static_cast<size_t>(options.batch_size);
+  for (size_t start = 0; start < inputs.size(); start += batch_size) {
+    const size_t end = std::min(inputs.size(), start + batch_size);
+    const std::vector<ImageInput> batch(inputs.begin() + start, inputs.begin() + end);
+    const std::vector<InputPrediction> outcomes = predict_inputs(predictor, batch, options.top_k);
+    for (size_t i = 0; i < batch.size(); ++i) {
+      const nlohmann::json record = record_of(batch[i], outcomes[i]);
+      if (options.format == "csv") {
+        print_csv_row(record);
       } else {
-        std::cout << fmt::format("{},{},{:.6f},{},{},\n", csv_field(path), csv_field(record["top"][0]["class"].get<std::string>()),
-                                 record["top"][0]["prob"].get<double>(), record["bin"].get<std::string>(),
-                                 record["hash"].get<std::string>());
+        std::cout << record.dump() << '\n';  // JSON lines: one record per image
       }
-    } else {
-      std::cout << record.dump() << '\n';  // JSON lines: one record per image
     }
+    std::cout.flush();
   }
 }
 
@@ -61,11 +77,12 @@ void add_predict_command(CLI::App& app) {
   command->add_option("--model", options->model, "checkpoint (best.ckpt of a run)")->required();
   command->add_option("--top-k", options->top_k, "classes to list per image")->capture_default_str()->check(positive_number);
   command->add_option("--format", options->format, "json (JSON lines) or csv")->capture_default_str()->check(CLI::IsMember({"json", "csv"}));
+  command->add_option("--batch-size", options->batch_size, "images per forward pass")->capture_default_str()->check(positive_number);
   command->add_option("--device", options->device, "cpu or cuda")->capture_default_str();
   command->add_option("--threads", options->threads, "intra-op threads (0: one per core)")->capture_default_str();
   add_predict_prior_option(*command, options->predictor.load.predict_prior);
   add_int8_options(*command, options->predictor.int8);
-  command->add_option("paths", options->paths, "image files")->required();
+  command->add_option("paths", options->paths, "image files, or folders: every image under them")->required();
   command->callback([options] { run_predict(*options); });
 }
 

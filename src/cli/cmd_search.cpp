@@ -4,9 +4,11 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/image_inputs.h"
 #include "common/error.h"
 #include "infer/predictor.h"
 #include "retrieval/hash_index.h"
@@ -47,30 +49,24 @@ nlohmann::json neighbours_json(const HashIndex& index, const std::vector<Neighbo
   return list;
 }
 
-// One record per query path, in order: {path, hash, neighbours} or {path, error}. Images are decoded and
+// One record per query image, in order: {path, hash, neighbours} or {path, error}. Images are decoded and
 // encoded `batch_size` at a time.
 std::vector<nlohmann::json> search_all(Predictor& predictor, const HashIndex& index, const Options& options) {
+  const std::vector<ImageInput> inputs = expand_image_inputs(options.paths);
+  const auto batch_size = static_cast<size_t>(options.batch_size);
   std::vector<nlohmann::json> records;
-  for (size_t start = 0; start < options.paths.size(); start += static_cast<size_t>(options.batch_size)) {
-    const size_t end = std::min(options.paths.size(), start + static_cast<size_t>(options.batch_size));
-    std::vector<Image> images;
-    std::vector<size_t> slots;  // record index of each decoded image
-    for (size_t i = start; i < end; ++i) {
-      records.push_back({{"path", options.paths[i]}});
-      try {
-        images.push_back(predictor.decode_file(options.paths[i]));
-        slots.push_back(records.size() - 1);
-      } catch (const BadImageError& error) {
-        records.back()["error"] = error.reason();
+  for (size_t start = 0; start < inputs.size(); start += batch_size) {
+    const size_t end = std::min(inputs.size(), start + batch_size);
+    const std::vector<ImageInput> batch(inputs.begin() + start, inputs.begin() + end);
+    const std::vector<InputPrediction> outcomes = predict_inputs(predictor, batch, 1);
+    for (size_t i = 0; i < batch.size(); ++i) {
+      nlohmann::json& record = records.emplace_back(nlohmann::json{{"path", batch[i].path}});
+      if (!outcomes[i].prediction) {
+        record["error"] = outcomes[i].error;
+        continue;
       }
-    }
-    std::vector<const Image*> pointers;
-    for (const Image& image : images) pointers.push_back(&image);
-    const std::vector<Prediction> predictions = predictor.predict(pointers, 1);
-    for (size_t i = 0; i < predictions.size(); ++i) {
-      nlohmann::json& record = records[slots[i]];
-      record["hash"] = predictions[i].hash;
-      record["neighbours"] = neighbours_json(index, index.search(predictions[i].code_words, options.k));
+      record["hash"] = outcomes[i].prediction->hash;
+      record["neighbours"] = neighbours_json(index, index.search(outcomes[i].prediction->code_words, options.k));
     }
   }
   return records;
@@ -118,7 +114,7 @@ void add_search_command(CLI::App& app) {
   command->add_option("--device", options->device, "cpu or cuda")->capture_default_str();
   command->add_option("--threads", options->threads, "intra-op threads (0: one per core)")->capture_default_str();
   command->add_flag("--json", options->json, "one JSON document on stdout: {index, bits, k, results: [{path, hash, neighbours | error}]}");
-  command->add_option("images", options->paths, "query image files")->required();
+  command->add_option("images", options->paths, "query image files, or folders: every image under them")->required();
   command->callback([options] { run_search(*options); });
 }
 

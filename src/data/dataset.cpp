@@ -106,6 +106,25 @@ Dataset list_image_folder(const fs::path& root, const std::string& option) {
   return dataset;
 }
 
+std::vector<fs::path> list_image_files(const fs::path& folder) {
+  std::vector<fs::path> files;
+  std::error_code error;
+  fs::recursive_directory_iterator it(folder, error), end;
+  for (; !error && it != end; it.increment(error)) {
+    std::error_code ignored;  // a dangling link named like an image is listed: decoding says what is wrong with it
+    const bool is_folder = it->is_directory(ignored);
+    if (is_hidden(it->path())) {
+      if (is_folder) it.disable_recursion_pending();
+    } else if (!is_folder &&
+               (has_image_extension(it->path().filename().string()) || starts_like_an_image(it->path()))) {
+      files.push_back(it->path());
+    }
+  }
+  if (error) throw UserError(fmt::format("{}: cannot list the folder: {}", folder.string(), error.message()));
+  std::sort(files.begin(), files.end(), [](const fs::path& a, const fs::path& b) { return a.string() < b.string(); });
+  return files;
+}
+
 SplitRatios parse_split_ratios(const std::string& text) {
   std::vector<double> values;
   std::stringstream stream(text);

@@ -28,6 +28,11 @@ struct Dataset {
 // names `option`, the command-line flag the folder came from.
 Dataset list_image_folder(const std::filesystem::path& root, const std::string& option = "--data");
 
+// The image files under `folder` and its subfolders, in byte-wise sorted path order: every file named like an
+// image (.jpg, .jpeg, .png, ...) or starting with a JPEG or PNG signature; hidden entries (".x") are skipped.
+// Throws UserError naming the folder when it cannot be listed.
+std::vector<std::filesystem::path> list_image_files(const std::filesystem::path& folder);
+
 // ---- split manifests -------------------------------------------------------------------------------
 struct SplitEntry {
   std::string path;   // relative to the dataset root

@@ -60,6 +60,25 @@ TEST(DatasetListing, MissingOrEmptyRootIsAUserError) {
   }
 }
 
+TEST(ImageFiles, EveryImageUnderAFolderSortedByteWise) {
+  TempDir dir;
+  for (const char* name : {"b/2.png", "b/10.png", "a.png", "deep/er/x.PNG", ".hidden/y.png", ".z.png"}) {
+    std::filesystem::create_directories((dir / name).parent_path());
+    touch_image(dir / name);
+  }
+  touch_image(dir / "no-extension");
+  testing::write_bytes(dir / "notes.txt", "a note");
+  std::vector<std::string> names;
+  for (const auto& file : list_image_files(dir.path())) names.push_back(file.lexically_relative(dir.path()).string());
+  EXPECT_EQ(names, (std::vector<std::string>{"a.png", "b/10.png", "b/2.png", "deep/er/x.PNG", "no-extension"}));
+  try {
+    list_image_files(dir / "nope");
+    FAIL();
+  } catch (const UserError& error) {
+    EXPECT_NE(std::string(error.what()).find("nope: cannot list the folder"), std::string::npos) << error.what();
+  }
+}
+
 Dataset synthetic_listing(const std::vector<int>& per_class) {
   Dataset dataset;
   dataset.root = "/nowhere";
