@@ -62,7 +62,7 @@ struct BenchOptions {
 Dataset bench_dataset(const Config& config) {
   if (config.data.empty()) throw UserError("bench: --data is required for this stage (e.g. ../shared/data/trashnet)");
   return config.split.empty() ? list_image_folder(config.data)
-                              : dataset_from_split(config.data, read_split_csv(config.split), "train");
+                              : dataset_from_split(config.data, read_split_csv(config.split), "train", config.split);
 }
 
 nlohmann::json bench_decode(const BenchOptions& options) {
@@ -259,7 +259,7 @@ PredictInputs predict_inputs(const BenchOptions& options) {
     return inputs;
   }
   const auto entries = read_split_csv(config.split);
-  inputs.class_names = dataset_from_split(config.data, entries, "all").class_names;
+  inputs.class_names = dataset_from_split(config.data, entries, "all", config.split).class_names;
   for (const auto& entry : entries) {
     if (entry.split == "test") inputs.files.push_back(std::filesystem::path(config.data) / entry.path);
   }

@@ -25,7 +25,7 @@ void run_data_stats(const Options& options) {
     dataset = list_image_folder(options.data);
   } else {
     entries = read_split_csv(options.split);
-    dataset = dataset_from_split(options.data, entries, "all");
+    dataset = dataset_from_split(options.data, entries, "all", options.split);
   }
   LoadOptions load;
   load.decode.max_short_side = 64;  // full validation of every file, at a fraction of the decode cost

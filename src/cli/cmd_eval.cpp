@@ -65,8 +65,9 @@ void run_eval(const Options& options) {
   set_compute_threads(options.threads);
   const torch::Device device(options.device);
   LoadedModel loaded = load_checkpoint(options.model, device, options.load);
-  Dataset dataset = options.split.empty() ? list_image_folder(options.data)
-                                          : dataset_from_split(options.data, read_split_csv(options.split), options.subset);
+  Dataset dataset = options.split.empty()
+                        ? list_image_folder(options.data)
+                        : dataset_from_split(options.data, read_split_csv(options.split), options.subset, options.split);
   if (dataset.class_names != loaded.meta.class_names) {
     throw UserError(fmt::format("{}: its classes ({}) differ from the model's ({})", options.data,
                                 fmt::join(dataset.class_names, ","), fmt::join(loaded.meta.class_names, ",")));

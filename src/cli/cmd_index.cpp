@@ -55,7 +55,7 @@ void run_build(const BuildOptions& options, bool subset_given) {
   require_hash(predictor, options.model);
   const Dataset dataset = options.split.empty()
                               ? list_image_folder(options.data)
-                              : dataset_from_split(options.data, read_split_csv(options.split), options.subset);
+                              : dataset_from_split(options.data, read_split_csv(options.split), options.subset, options.split);
   const EncodedImages encoded = encode_images(predictor, files_of(dataset), options.batch_size, !options.json);
   if (encoded.kept.empty()) {
     throw UserError(fmt::format("{}: none of its {} files is a usable image (see the warnings); nothing to index",
@@ -86,7 +86,7 @@ void run_build(const BuildOptions& options, bool subset_given) {
 
 LabelledCodes encode_split(Predictor& predictor, const std::vector<SplitEntry>& manifest, const RetrievalOptions& options,
                            const std::string& subset, int64_t& skipped) {
-  const Dataset dataset = dataset_from_split(options.data, manifest, subset);
+  const Dataset dataset = dataset_from_split(options.data, manifest, subset, options.split);
   EncodedImages encoded = encode_images(predictor, files_of(dataset), options.batch_size, !options.json);
   skipped += static_cast<int64_t>(encoded.bad_files.size());
   LabelledCodes codes;

@@ -203,7 +203,8 @@ void write_split_csv(const fs::path& file, const std::vector<SplitEntry>& entrie
   write_file_atomic(file, std::vector<uint8_t>(text.begin(), text.end()));
 }
 
-Dataset dataset_from_split(const fs::path& root, const std::vector<SplitEntry>& entries, const std::string& split) {
+Dataset dataset_from_split(const fs::path& root, const std::vector<SplitEntry>& entries, const std::string& split,
+                           const std::string& source) {
   std::set<std::string> labels;
   for (const auto& entry : entries) labels.insert(entry.label);
   Dataset dataset;
@@ -214,7 +215,10 @@ Dataset dataset_from_split(const fs::path& root, const std::vector<SplitEntry>& 
   for (const auto& entry : entries) {
     if (split == "all" || entry.split == split) dataset.samples.push_back({entry.path, label_index[entry.label]});
   }
-  if (dataset.samples.empty()) throw UserError(fmt::format("the split manifest has no '{}' images", split));
+  if (dataset.samples.empty()) {
+    throw UserError(fmt::format("{}: no '{}' images (the third column of a split manifest says train, val or test)",
+                                source, split));
+  }
   return dataset;
 }
 

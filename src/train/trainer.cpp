@@ -61,6 +61,7 @@ struct SplitData {
 SplitData load_split_data(const Config& config) {
   if (config.data.empty()) throw UserError("train: --data is required (a folder of <class>/<image> folders)");
   std::vector<SplitEntry> entries;
+  const std::string source = config.split.empty() ? "the split made of " + config.data : config.split;
   if (config.split.empty()) {
     spdlog::info("no --split given: splitting {} 0.7/0.13/0.17 with seed {}", config.data, config.seed);
     entries = make_stratified_split(list_image_folder(config.data), SplitRatios{}, config.seed);
@@ -69,10 +70,10 @@ SplitData load_split_data(const Config& config) {
   }
   SplitData data;
   const LoadOptions load = load_options(config);
-  data.train = load_dataset(dataset_from_split(config.data, entries, "train"), load);
+  data.train = load_dataset(dataset_from_split(config.data, entries, "train", source), load);
   const bool has_val = std::any_of(entries.begin(), entries.end(), [](const SplitEntry& e) { return e.split == "val"; });
   if (has_val) {
-    data.val = load_dataset(dataset_from_split(config.data, entries, "val"), load);
+    data.val = load_dataset(dataset_from_split(config.data, entries, "val", source), load);
   } else {
     spdlog::warn("the split has no validation images: best.ckpt will be the last epoch's model");
   }

@@ -130,11 +130,16 @@ TEST(DatasetSplit, ManifestRoundTripsWithQuoting) {
   EXPECT_EQ(read[0].path, entries[0].path);
   EXPECT_EQ(read[1].path, entries[1].path);
   EXPECT_EQ(read[1].split, "test");
-  const Dataset test = dataset_from_split(dir.path(), read, "test");
+  const Dataset test = dataset_from_split(dir.path(), read, "test", "split.csv");
   EXPECT_EQ(test.class_names, (std::vector<std::string>{"glass", "paper"}));  // from the whole manifest
   ASSERT_EQ(test.samples.size(), 1u);
   EXPECT_EQ(test.samples[0].label, 1);
-  EXPECT_THROW(dataset_from_split(dir.path(), read, "val"), UserError);
+  try {
+    dataset_from_split(dir.path(), read, "val", "split.csv");
+    FAIL() << "a split without 'val' rows gave a validation set";
+  } catch (const UserError& error) {
+    EXPECT_NE(std::string(error.what()).find("split.csv: no 'val' images"), std::string::npos) << error.what();
+  }
 }
 
 TEST(DatasetSplit, BadManifestsAndRatiosAreUserErrors) {
@@ -162,7 +167,7 @@ TEST(DatasetSplit, TrashnetCanonicalSplitReadsWithSixClasses) {
   const auto root = shared / "data/trashnet";
   const auto entries = read_split_csv(root / "splits/seed0.csv");
   EXPECT_EQ(entries.size(), 2527u);
-  const Dataset train = dataset_from_split(root, entries, "train");
+  const Dataset train = dataset_from_split(root, entries, "train", "seed0.csv");
   EXPECT_EQ(train.class_names.size(), 6u);
   const Dataset listed = list_image_folder(root);
   EXPECT_EQ(listed.class_counts(), (std::vector<int64_t>{403, 501, 410, 594, 482, 137}));
