@@ -303,15 +303,15 @@ TrainSummary train(Config config, const fs::path& run_dir, bool resume) {
   summary.best_epoch = meta.best_epoch;
   summary.best_val_top1 = meta.best_metric;
   summary.seconds = seconds_since(run_start);
+  const std::string took = fmt::format("done: {} steps in {}", summary.steps, format_duration(summary.seconds));
   if (summary.best_epoch < 0) {
-    spdlog::info("done: {} steps in {:.0f}s; no epoch was validated, so there is no best.ckpt: the model is in {}",
-                 summary.steps, summary.seconds, last.string());
+    spdlog::info("{}; no epoch was validated, so there is no best.ckpt: the model is in {}", took, last.string());
   } else if (!has_val_images) {
-    spdlog::info("done: {} steps in {:.0f}s; no validation images, so best.ckpt holds epoch {}, the last whole one ({})",
-                 summary.steps, summary.seconds, summary.best_epoch, best.string());
+    spdlog::info("{}; no validation images, so best.ckpt holds epoch {}, the last whole one ({})", took,
+                 summary.best_epoch, best.string());
   } else {
-    spdlog::info("done: {} steps in {:.0f}s; best validation top-1 {:.4f} at epoch {} ({})", summary.steps,
-                 summary.seconds, summary.best_val_top1, summary.best_epoch, best.string());
+    spdlog::info("{}; best validation top-1 {:.4f} at epoch {} ({})", took, summary.best_val_top1, summary.best_epoch,
+                 best.string());
   }
   return summary;
 }
