@@ -1,11 +1,14 @@
 #include "train/trainer.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <fstream>
+#include <type_traits>
+#include <variant>
 
 #include "common/error.h"
 #include "data/dataset.h"
@@ -95,6 +98,29 @@ CheckpointMeta restore(const fs::path& checkpoint, ContrastiveClassifier& model,
   return stored.meta;
 }
 
+// The settings a resumed run changes from those it was saved with, as "lr 0.05 -> 0.1"; the runtime keys
+// (threads, device) are left out, since they change how fast the run goes, not what it learns.
+std::vector<std::string> changed_settings(Config saved, Config now) {
+  std::vector<std::string> changes;
+  const auto before = saved.fields(), after = now.fields();
+  for (size_t i = 0; i < before.size(); ++i) {
+    if (before[i].section == "runtime") continue;
+    std::visit(
+        [&](auto* saved_value) {
+          using Value = std::remove_pointer_t<decltype(saved_value)>;
+          const Value& value = *std::get<Value*>(after[i].value);
+          if (*saved_value == value) return;
+          if constexpr (std::is_same_v<Value, std::string>) {
+            changes.push_back(fmt::format("{} '{}' -> '{}'", before[i].name, *saved_value, value));
+          } else {
+            changes.push_back(fmt::format("{} {} -> {}", before[i].name, *saved_value, value));
+          }
+        },
+        before[i].value);
+  }
+  return changes;
+}
+
 const char* kMetricsHeader =
     "epoch,step,loss,classification_loss,contrastive_loss,quantization_loss,lr,val_top1,val_macro_f1,img_per_s,"
     "data_wait_pct,epoch_seconds\n";
@@ -166,6 +192,14 @@ TrainSummary train(Config config, const fs::path& run_dir, bool resume) {
     meta.best_metric = stored.best_metric;
     meta.best_epoch = stored.best_epoch;
     spdlog::info("resuming {} at step {}", run_dir.string(), meta.step);
+    Config saved;
+    apply_config_text(stored.config_toml, last.string() + " (stored config)", saved);
+    const std::vector<std::string> changes = changed_settings(saved, config);
+    if (!changes.empty()) {
+      spdlog::warn("resuming with settings changed from the run's: {}; from step {} the run follows the new ones "
+                   "(the learning-rate schedule too)",
+                   fmt::join(changes, ", "), meta.step);
+    }
   } else {
     write_text_atomic(metrics, kMetricsHeader);
   }

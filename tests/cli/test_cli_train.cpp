@@ -134,6 +134,26 @@ TEST(CliTrain, ARunCutShortSaysItWasNotValidatedAndWhereTheModelIs) {
   EXPECT_NE(read_bytes(dir / "run/config.toml").find("precision = '" + resolved + "'"), std::string::npos);
 }
 
+// Resuming with other settings than the run's says which, except the runtime ones; resuming as it was says nothing.
+TEST(CliTrain, AResumeWithChangedSettingsSaysWhichChanged) {
+  TempDir dir;
+  ASSERT_NO_FATAL_FAILURE(make_synthetic_data(dir));
+  std::string one_thread = tiny_train_command(dir, 1);
+  one_thread.replace(one_thread.find("--threads 2"), 11, "--threads 1");  // a runtime key: not reported
+  auto first = run_trashcl(one_thread);
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  auto longer = run_trashcl(tiny_train_command(dir, 2) + " --lr 0.1 --resume");
+  ASSERT_EQ(longer.exit_code, 0) << longer.err;
+  EXPECT_NE(longer.err.find("resuming with settings changed from the run's: epochs 1 -> 2, lr 0.05 -> 0.1; from "
+                            "step 3 the run follows the new ones"),
+            std::string::npos)
+      << longer.err;
+  auto same = run_trashcl(tiny_train_command(dir, 2) + " --lr 0.1 --resume");
+  ASSERT_EQ(same.exit_code, 0) << same.err;
+  EXPECT_NE(same.err.find("resuming "), std::string::npos) << same.err;
+  EXPECT_EQ(same.err.find("settings changed"), std::string::npos) << same.err;
+}
+
 // With --model-ema each epoch is validated on the weight average and on the trained weights, and the checkpoint
 // predicts with the average (resuming with it: TrainEndToEnd.ResumeWithAWeightAverage...).
 TEST(CliTrain, AWeightAverageIsValidatedBesideTheTrainedWeightsAndPredicts) {
