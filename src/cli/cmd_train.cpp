@@ -4,6 +4,7 @@
 #include "cli/commands.h"
 #include "cli/config_cli.h"
 #include "common/error.h"
+#include "train/stop_signals.h"
 #include "train/trainer.h"
 
 namespace trashcl {
@@ -31,7 +32,8 @@ void add_train_command(CLI::App& app) {
     if (options->binding->printed()) return;
     if (options->out.empty()) throw UserError("train: --out RUN_DIR is required");
     set_compute_threads(options->config.threads);
-    train(options->config, options->out, options->resume);
+    const TrainSummary summary = train(options->config, options->out, options->resume);
+    if (summary.stop_signal != 0) end_by_signal(summary.stop_signal);
   });
 }
 

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <csignal>
 #include <fstream>
 #include <type_traits>
 #include <variant>
@@ -24,6 +25,7 @@
 #include "train/precision.h"
 #include "train/progress.h"
 #include "train/rng_state.h"
+#include "train/stop_signals.h"
 #include "train/schedule.h"
 #include "train/weight_average.h"
 
@@ -232,6 +234,7 @@ TrainSummary train(Config config, const fs::path& run_dir, bool resume) {
     return run_seconds_left(seconds_since(loop_start), meta.step - first_step, last_step - meta.step);
   };
 
+  StopSignals stop_signals;  // from here Ctrl-C saves the step reached; before, there is nothing to lose
   model->train();
   for (int64_t epoch = meta.step / steps_per_epoch; epoch < config.epochs; ++epoch) {
     const auto epoch_start = Clock::now();
@@ -277,7 +280,7 @@ TrainSummary train(Config config, const fs::path& run_dir, bool resume) {
       const auto& timing = loader.timing();
       progress.update({loader.timing().batches, step_losses[0].item<double>(), lr, timing.images / std::max(elapsed, 1e-9),
                        (timing.wait_seconds + augment_seconds) / std::max(elapsed, 1e-9), seconds_left()});
-      if (config.max_steps > 0 && meta.step >= config.max_steps) {
+      if ((config.max_steps > 0 && meta.step >= config.max_steps) || stop_signals.received() != 0) {
         stop = true;
         break;
       }
@@ -310,7 +313,8 @@ TrainSummary train(Config config, const fs::path& run_dir, bool resume) {
         mean_losses[3].item<double>(), lr, val_top1, val_f1, images_per_second, 100 * data_share, epoch_seconds);
     std::string validation;
     if (!epoch_done) {
-      validation = "not validated (the epoch was cut short by --max-steps)";
+      validation = stop_signals.received() != 0 ? "not validated (the run was interrupted)"
+                                                : "not validated (the epoch was cut short by --max-steps)";
     } else if (!validate) {
       validation = fmt::format("not validated (every {} epochs: --eval-every)", config.eval_every);
     } else if (!has_val_images) {
@@ -330,15 +334,21 @@ TrainSummary train(Config config, const fs::path& run_dir, bool resume) {
       save(best);
     }
     save(last);
-    if (stop) break;
+    if (stop || stop_signals.received() != 0) break;  // a signal during validation or the save stops here
   }
   TrainSummary summary;
+  summary.stop_signal = meta.step < last_step ? stop_signals.received() : 0;  // at the end there is nothing to stop
   summary.steps = meta.step;
   summary.best_epoch = meta.best_epoch;
   summary.best_val_top1 = meta.best_metric;
   summary.seconds = seconds_since(run_start);
   const std::string took = fmt::format("done: {} steps in {}", summary.steps, format_duration(summary.seconds));
-  if (summary.best_epoch < 0) {
+  if (summary.stop_signal != 0) {
+    spdlog::warn("stopped by {} at step {}: {} holds it, and `trashcl train --out {} --resume` continues at the next "
+                 "step",
+                 summary.stop_signal == SIGINT ? "Ctrl-C (SIGINT)" : "SIGTERM", summary.steps, last.string(),
+                 run_dir.string());
+  } else if (summary.best_epoch < 0) {
     spdlog::info("{}; no epoch was validated, so there is no best.ckpt: the model is in {}", took, last.string());
   } else if (!has_val_images) {
     spdlog::info("{}; no validation images, so best.ckpt holds epoch {}, the last whole one ({})", took,

@@ -9,6 +9,7 @@
 #include "data/dataset.h"
 #include "support/run_command.h"
 #include "support/test_support.h"
+#include "train/checkpoint.h"
 #include "train/precision.h"
 
 namespace trashcl {
@@ -204,6 +205,30 @@ TEST(CliTrain, TrainLogKeepsTheEpochsOfAKilledRun) {
   const std::string log = read_bytes(dir / "run/train.log");
   EXPECT_NE(log.find(" images in 3 classes, "), std::string::npos) << log;
   EXPECT_NE(log.find("epoch 1/1000: loss "), std::string::npos) << log;
+}
+
+// SIGTERM (or Ctrl-C) during training saves last.ckpt at the step reached and ends the process by the signal;
+// --resume continues from that step.
+TEST(CliTrain, ASignalSavesTheStepReachedAndResumeContinuesThere) {
+  TempDir dir;
+  ASSERT_NO_FATAL_FAILURE(make_synthetic_data(dir));
+  const std::string metrics = shell_quote((dir / "run/metrics.csv").string());
+  const std::string stopped_run = "(" + shell_quote(TRASHCL_BINARY) + " " + tiny_train_command(dir, 1000) +
+                                  " & pid=$!; for i in $(seq 1200); do [ \"$(cat " + metrics +
+                                  " 2>/dev/null | wc -l)\" -ge 3 ] && break; sleep 0.1; done; kill -TERM $pid; wait $pid)";
+  const auto stopped = testing::run_command(stopped_run);
+  EXPECT_EQ(stopped.exit_code, 128 + SIGTERM) << stopped.err;
+  const std::string log = read_bytes(dir / "run/train.log");
+  const size_t said = log.find("stopped by SIGTERM at step ");
+  ASSERT_NE(said, std::string::npos) << log;
+  const int64_t step = std::stoll(log.substr(said + std::string("stopped by SIGTERM at step ").size()));
+  EXPECT_GE(step, 2 * 3) << "two whole epochs of 3 steps were written before the signal";
+  EXPECT_EQ(load_checkpoint(dir / "run/last.ckpt", torch::kCPU).meta.step, step);
+
+  const auto resumed = run_trashcl(tiny_train_command(dir, 1000) + " --resume --max-steps " + std::to_string(step + 1));
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_NE(resumed.err.find("at step " + std::to_string(step)), std::string::npos) << resumed.err;
+  EXPECT_EQ(load_checkpoint(dir / "run/last.ckpt", torch::kCPU).meta.step, step + 1);
 }
 
 // Bad option values stop train before any data is read, naming the flag and what it accepts.

@@ -91,18 +91,18 @@ TEST(TrainEndToEnd, FullMethodLearnsAnEasySyntheticTask) {
   EXPECT_LT(loss_of(last), loss_of(first)) << first << "\n" << last;
 }
 
-// 2 epochs of 2 steps trained straight, and as 2 steps then --resume, end with equal trained weights and equal
-// weight averages (model_ema > 0; with 0 both loads are the trained weights).
-void expect_resume_gives_the_straight_run(double model_ema) {
+// 2 epochs of 2 steps trained straight, and as `first_steps` steps then --resume, end with equal trained weights
+// and equal weight averages (model_ema > 0; with 0 both loads are the trained weights).
+void expect_resume_gives_the_straight_run(double model_ema, int64_t first_steps = 2) {
   TempDir dir;
   Config config = two_step_epochs(dir, 2);
   config.model_ema = model_ema;
   train(config, dir / "straight", false);
 
   Config first_half = config;
-  first_half.max_steps = 2;
+  first_half.max_steps = first_steps;
   train(first_half, dir / "resumed", false);
-  EXPECT_EQ(load_checkpoint(dir / "resumed/last.ckpt", torch::kCPU).meta.step, 2);
+  EXPECT_EQ(load_checkpoint(dir / "resumed/last.ckpt", torch::kCPU).meta.step, first_steps);
   train(config, dir / "resumed", true);
 
   for (auto weights : {StoredWeights::kTrained, StoredWeights::kPredict}) {
@@ -111,6 +111,11 @@ void expect_resume_gives_the_straight_run(double model_ema) {
 }
 
 TEST(TrainEndToEnd, ResumeGivesTheSameModelAsAStraightRun) { expect_resume_gives_the_straight_run(0); }
+
+// A run stopped inside an epoch (by --max-steps, or Ctrl-C: both save the step reached) resumes there exactly.
+TEST(TrainEndToEnd, ResumeFromTheMiddleOfAnEpochGivesTheSameModelAsAStraightRun) {
+  expect_resume_gives_the_straight_run(0, 3);
+}
 
 TEST(TrainEndToEnd, ResumeWithAWeightAverageGivesTheSameAverageAsAStraightRun) {
   expect_resume_gives_the_straight_run(0.9);
