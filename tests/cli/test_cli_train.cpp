@@ -190,17 +190,22 @@ TEST(CliTrain, ARunWithoutValidationImagesKeepsTheLastEpochAsBest) {
   EXPECT_TRUE(std::filesystem::exists(dir / "run/best.ckpt"));
 }
 
+// Starts a tiny run of 1000 epochs in the background, waits at most 2 minutes for the header and two epochs' rows
+// in its metrics.csv, then sends it `signal` (a `kill` option: -9, -TERM) and returns the run's exit status.
+// Each epoch's row is written before its log line, so the first epoch's line is due in train.log by then.
+testing::CommandResult signal_after_two_epochs(const TempDir& dir, const std::string& signal) {
+  const std::string metrics = shell_quote((dir / "run/metrics.csv").string());
+  return testing::run_command("(" + shell_quote(TRASHCL_BINARY) + " " + tiny_train_command(dir, 1000) +
+                              " & pid=$!; for i in $(seq 1200); do [ \"$(cat " + metrics +
+                              " 2>/dev/null | wc -l)\" -ge 3 ] && break; sleep 0.1; done; kill " + signal +
+                              " $pid; wait $pid)");
+}
+
 // train.log is written as the run goes: a run killed by SIGKILL after two epochs keeps their lines in it.
 TEST(CliTrain, TrainLogKeepsTheEpochsOfAKilledRun) {
   TempDir dir;
   ASSERT_NO_FATAL_FAILURE(make_synthetic_data(dir));
-  const std::string metrics = shell_quote((dir / "run/metrics.csv").string());
-  // Waits at most 2 minutes for the header and two epochs' rows in metrics.csv; each epoch's row is written before
-  // its log line, so the first epoch's line is due in train.log by then.
-  const std::string killed_run = "(" + shell_quote(TRASHCL_BINARY) + " " + tiny_train_command(dir, 1000) +
-                                 " & pid=$!; for i in $(seq 1200); do [ \"$(cat " + metrics +
-                                 " 2>/dev/null | wc -l)\" -ge 3 ] && break; sleep 0.1; done; kill -9 $pid; wait $pid)";
-  const auto killed = testing::run_command(killed_run);
+  const auto killed = signal_after_two_epochs(dir, "-9");
   EXPECT_EQ(killed.exit_code, 128 + SIGKILL) << "the run ended before it was killed: " << killed.err;
   const std::string log = read_bytes(dir / "run/train.log");
   EXPECT_NE(log.find(" images in 3 classes, "), std::string::npos) << log;
@@ -212,11 +217,7 @@ TEST(CliTrain, TrainLogKeepsTheEpochsOfAKilledRun) {
 TEST(CliTrain, ASignalSavesTheStepReachedAndResumeContinuesThere) {
   TempDir dir;
   ASSERT_NO_FATAL_FAILURE(make_synthetic_data(dir));
-  const std::string metrics = shell_quote((dir / "run/metrics.csv").string());
-  const std::string stopped_run = "(" + shell_quote(TRASHCL_BINARY) + " " + tiny_train_command(dir, 1000) +
-                                  " & pid=$!; for i in $(seq 1200); do [ \"$(cat " + metrics +
-                                  " 2>/dev/null | wc -l)\" -ge 3 ] && break; sleep 0.1; done; kill -TERM $pid; wait $pid)";
-  const auto stopped = testing::run_command(stopped_run);
+  const auto stopped = signal_after_two_epochs(dir, "-TERM");
   EXPECT_EQ(stopped.exit_code, 128 + SIGTERM) << stopped.err;
   const std::string log = read_bytes(dir / "run/train.log");
   const size_t said = log.find("stopped by SIGTERM at step ");
