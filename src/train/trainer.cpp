@@ -8,6 +8,8 @@
 #include <chrono>
 #include <csignal>
 #include <fstream>
+#include <optional>
+#include <sstream>
 #include <type_traits>
 #include <variant>
 
@@ -24,6 +26,7 @@
 #include "train/options.h"
 #include "train/precision.h"
 #include "train/progress.h"
+#include "train/report.h"
 #include "train/rng_state.h"
 #include "train/stop_signals.h"
 #include "train/schedule.h"
@@ -121,6 +124,17 @@ std::vector<std::string> changed_settings(Config saved, Config now) {
         before[i].value);
   }
   return changes;
+}
+
+// RUN_DIR/report.html: the training curves so far and the last validation's confusion matrix and per-class
+// accuracy, rewritten after every validated epoch (`trashcl eval` replaces it with its own split's).
+void write_training_report(const fs::path& run_dir, const ClassificationReport& validation,
+                           const std::vector<std::string>& class_names, const std::string& title) {
+  std::ifstream metrics(run_dir / "metrics.csv");
+  std::stringstream metrics_text;
+  metrics_text << metrics.rdbuf();
+  const std::string html = render_report_html(title, validation, class_names, metrics_text.str());
+  write_text_atomic(run_dir / "report.html", html);
 }
 
 const char* kMetricsHeader =
@@ -291,12 +305,13 @@ TrainSummary train(Config config, const fs::path& run_dir, bool resume) {
     const bool epoch_done = meta.step % steps_per_epoch == 0;
     const bool validate = epoch_done && ((epoch + 1) % std::max(1, config.eval_every) == 0 || epoch + 1 == config.epochs);
     double val_top1 = -1, val_f1 = -1;
+    std::optional<ClassificationReport> validation_report;
     std::string trained_weights_validation;  // with a weight average: how the trained weights themselves score
     if (validate && has_val_images) {
       ContrastiveClassifier& validated = average ? average->model() : model;
-      const ClassificationReport report = evaluate(validated, data.val, eval_options, counts);
-      val_top1 = report.top1;
-      val_f1 = report.macro_f1;
+      validation_report = evaluate(validated, data.val, eval_options, counts);
+      val_top1 = validation_report->top1;
+      val_f1 = validation_report->macro_f1;
       if (average) {
         const ClassificationReport trained = evaluate(model, data.val, eval_options, counts);
         trained_weights_validation =
@@ -334,6 +349,12 @@ TrainSummary train(Config config, const fs::path& run_dir, bool resume) {
       save(best);
     }
     save(last);
+    if (validation_report) {
+      write_training_report(run_dir, *validation_report, class_names,
+                            fmt::format("trashcl train: {}, validation after epoch {} of {} (best so far: epoch {}, "
+                                        "top-1 {:.4f})",
+                                        run_dir.string(), epoch + 1, config.epochs, meta.best_epoch, meta.best_metric));
+    }
     if (stop || stop_signals.received() != 0) break;  // a signal during validation or the save stops here
   }
   TrainSummary summary;

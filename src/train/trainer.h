@@ -5,6 +5,7 @@
 // RUN_DIR/train.log     everything logged
 // RUN_DIR/last.ckpt     after every epoch (and when max_steps, Ctrl-C or SIGTERM stops the run)
 // RUN_DIR/best.ckpt     the best validation top-1 so far (never chosen on the test split)
+// RUN_DIR/report.html   the curves so far and the last validation, as charts (after every validated epoch)
 #pragma once
 #include <filesystem>
 #include <string>

@@ -55,6 +55,10 @@ TEST(CliTrain, TrainEvalPredictFollowTheContract) {
   ASSERT_FALSE(first_epoch.empty() || last_epoch.empty()) << log;
   EXPECT_NE(first_epoch.find(" left"), std::string::npos) << first_epoch;
   EXPECT_EQ(last_epoch.find(" left"), std::string::npos) << last_epoch;
+  // train leaves report.html: the curves and the last validation, before any eval.
+  const std::string training_report = read_bytes(dir / "run/report.html");
+  EXPECT_NE(training_report.find("validation after epoch 2 of 2 (best so far: epoch "), std::string::npos);
+  EXPECT_NE(training_report.find("<svg"), std::string::npos);
 
   auto evaluated = run_trashcl("eval --model " + shell_quote((dir / "run/best.ckpt").string()) + " --data " + data +
                                " --split " + shell_quote((dir / "split.csv").string()) + " --json");
