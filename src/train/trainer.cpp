@@ -28,8 +28,8 @@
 #include "train/progress.h"
 #include "train/report.h"
 #include "train/rng_state.h"
-#include "train/stop_signals.h"
 #include "train/schedule.h"
+#include "train/stop_signals.h"
 #include "train/weight_average.h"
 
 namespace trashcl {
