@@ -4,14 +4,12 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
-#include <fstream>
+#include <filesystem>
 #include <iostream>
-#include <sstream>
 
 #include "cli/commands.h"
 #include "common/error.h"
 #include "data/dataset.h"
-#include "data/encode.h"
 #include "train/checkpoint.h"
 #include "train/evaluate.h"
 #include "train/options.h"
@@ -84,12 +82,8 @@ void run_eval(const Options& options) {
 
   // report.html beside the checkpoint, with the run's training curves when its metrics.csv is there.
   const auto run_dir = std::filesystem::path(options.model).parent_path();
-  std::ifstream metrics(run_dir / "metrics.csv");
-  std::stringstream metrics_text;
-  metrics_text << metrics.rdbuf();
-  const std::string html = render_report_html(fmt::format("trashcl eval: {} on {}", options.model, what), report,
-                                              loaded.meta.class_names, metrics_text.str());
-  write_file_atomic(run_dir / "report.html", std::vector<uint8_t>(html.begin(), html.end()));
+  write_report_html(run_dir, fmt::format("trashcl eval: {} on {}", options.model, what), report,
+                    loaded.meta.class_names);
 
   if (options.json) {
     std::cout << report_json(report, loaded.meta.class_names).dump(2) << '\n';

@@ -42,27 +42,6 @@ void set_from_toml(const Config::Field& field, const toml::node& node, const std
       field.value);
 }
 
-std::string value_to_toml(const Config::Field& field) {
-  return std::visit(
-      [](auto* value) -> std::string {
-        using T = std::remove_pointer_t<decltype(value)>;
-        if constexpr (std::is_same_v<T, bool>) {
-          return *value ? "true" : "false";
-        } else if constexpr (std::is_same_v<T, std::string>) {
-          std::ostringstream quoted;
-          quoted << toml::value<std::string>(*value);
-          return quoted.str();
-        } else if constexpr (std::is_same_v<T, double>) {
-          std::string text = fmt::format("{}", *value);
-          if (text.find_first_of(".eEn") == std::string::npos) text += ".0";  // keep it a TOML float
-          return text;
-        } else {
-          return std::to_string(*value);
-        }
-      },
-      field.value);
-}
-
 }  // namespace
 
 
@@ -152,6 +131,27 @@ void apply_config_text(const std::string& text, const std::string& path, Config&
     if (std::find(skip.begin(), skip.end(), name) != skip.end()) continue;
     set_from_toml(*field, node, path);
   }
+}
+
+std::string value_to_toml(const Config::Field& field) {
+  return std::visit(
+      [](auto* value) -> std::string {
+        using T = std::remove_pointer_t<decltype(value)>;
+        if constexpr (std::is_same_v<T, bool>) {
+          return *value ? "true" : "false";
+        } else if constexpr (std::is_same_v<T, std::string>) {
+          std::ostringstream quoted;
+          quoted << toml::value<std::string>(*value);
+          return quoted.str();
+        } else if constexpr (std::is_same_v<T, double>) {
+          std::string text = fmt::format("{}", *value);
+          if (text.find_first_of(".eEn") == std::string::npos) text += ".0";  // keep it a TOML float
+          return text;
+        } else {
+          return std::to_string(*value);
+        }
+      },
+      field.value);
 }
 
 std::string config_to_toml(Config& config) {

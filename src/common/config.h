@@ -87,6 +87,9 @@ struct Config {
   int effective_decode_short_side() const { return decode_short_side > 0 ? decode_short_side : 2 * image_size; }
 };
 
+// One key's value as TOML: 0.05, 1.0, true, 'resnet18'.
+std::string value_to_toml(const Config::Field& field);
+
 // The config as TOML, each key followed by its meaning: what --print-config shows and run folders keep.
 std::string config_to_toml(Config& config);
 

@@ -169,6 +169,7 @@ ResumeState load_for_resume(const std::filesystem::path& path, const torch::Devi
     ModelOptions options = stored_model_options(stored);
     ResumeState state;
     state.meta = std::move(stored.meta);
+    state.config = std::move(stored.config);
     torch::serialize::InputArchive model_archive;
     archive.read("model", model_archive);
     state.trained = read_model(model_archive, options);

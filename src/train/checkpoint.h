@@ -68,6 +68,7 @@ LoadedModel load_checkpoint(const std::filesystem::path& path, const torch::Devi
 // What --resume takes from a checkpoint besides the optimizer state.
 struct ResumeState {
   CheckpointMeta meta;
+  Config config;                           // the settings the run was saved with
   ContrastiveClassifier trained{nullptr};  // the trained weights, momentum branch included
   ContrastiveClassifier average{nullptr};  // the weight average; null when the checkpoint holds none
 };

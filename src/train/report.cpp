@@ -3,8 +3,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <fstream>
 #include <map>
 #include <sstream>
+
+#include "data/encode.h"
 
 namespace trashcl {
 namespace {
@@ -146,6 +149,15 @@ std::string render_report_html(const std::string& title, const ClassificationRep
                         100 * report.per_class_accuracy[c], 100 * report.per_class_precision[c], 100 * report.per_class_f1[c]);
   }
   return html + "</table></body></html>\n";
+}
+
+void write_report_html(const std::filesystem::path& run_dir, const std::string& title,
+                       const ClassificationReport& report, const std::vector<std::string>& class_names) {
+  std::ifstream metrics(run_dir / "metrics.csv");
+  std::stringstream metrics_text;
+  metrics_text << metrics.rdbuf();
+  const std::string html = render_report_html(title, report, class_names, metrics_text.str());
+  write_file_atomic(run_dir / "report.html", std::vector<uint8_t>(html.begin(), html.end()));
 }
 
 }  // namespace trashcl

@@ -9,9 +9,6 @@
 #include <csignal>
 #include <fstream>
 #include <optional>
-#include <sstream>
-#include <type_traits>
-#include <variant>
 
 #include "common/error.h"
 #include "data/dataset.h"
@@ -92,15 +89,21 @@ void write_text_atomic(const fs::path& path, const std::string& text) {
   write_file_atomic(path, std::vector<uint8_t>(text.begin(), text.end()));
 }
 
-// Resumes model, optimizer, weight average (may be null) and RNG from RUN_DIR/last.ckpt; returns the stored
-// metadata. A checkpoint without a weight average (the run kept none until now) starts it from the weights.
-CheckpointMeta restore(const fs::path& checkpoint, ContrastiveClassifier& model, torch::optim::Optimizer& optimizer,
-                       WeightAverage* average, const torch::Device& device) {
+// What a resumed run keeps of its checkpoint besides the weights.
+struct RestoredRun {
+  CheckpointMeta meta;
+  Config saved_config;  // the settings the run was saved with
+};
+
+// Resumes model, optimizer, weight average (may be null) and RNG from RUN_DIR/last.ckpt. A checkpoint without a
+// weight average (the run kept none until now) starts it from the weights.
+RestoredRun restore(const fs::path& checkpoint, ContrastiveClassifier& model, torch::optim::Optimizer& optimizer,
+                    WeightAverage* average, const torch::Device& device) {
   ResumeState stored = load_for_resume(checkpoint, device, optimizer);
   copy_weights_by_name(stored.trained, model);
   if (average != nullptr) average->load(stored.average ? stored.average : stored.trained);
   if (stored.meta.cpu_rng_state.defined()) set_cpu_rng_state(stored.meta.cpu_rng_state);
-  return stored.meta;
+  return {std::move(stored.meta), std::move(stored.config)};
 }
 
 // The settings a resumed run changes from those it was saved with, as "lr 0.05 -> 0.1"; the runtime keys
@@ -110,31 +113,10 @@ std::vector<std::string> changed_settings(Config saved, Config now) {
   const auto before = saved.fields(), after = now.fields();
   for (size_t i = 0; i < before.size(); ++i) {
     if (before[i].section == "runtime") continue;
-    std::visit(
-        [&](auto* saved_value) {
-          using Value = std::remove_pointer_t<decltype(saved_value)>;
-          const Value& value = *std::get<Value*>(after[i].value);
-          if (*saved_value == value) return;
-          if constexpr (std::is_same_v<Value, std::string>) {
-            changes.push_back(fmt::format("{} '{}' -> '{}'", before[i].name, *saved_value, value));
-          } else {
-            changes.push_back(fmt::format("{} {} -> {}", before[i].name, *saved_value, value));
-          }
-        },
-        before[i].value);
+    const std::string old_value = value_to_toml(before[i]), new_value = value_to_toml(after[i]);
+    if (old_value != new_value) changes.push_back(fmt::format("{} {} -> {}", before[i].name, old_value, new_value));
   }
   return changes;
-}
-
-// RUN_DIR/report.html: the training curves so far and the last validation's confusion matrix and per-class
-// accuracy, rewritten after every validated epoch (`trashcl eval` replaces it with its own split's).
-void write_training_report(const fs::path& run_dir, const ClassificationReport& validation,
-                           const std::vector<std::string>& class_names, const std::string& title) {
-  std::ifstream metrics(run_dir / "metrics.csv");
-  std::stringstream metrics_text;
-  metrics_text << metrics.rdbuf();
-  const std::string html = render_report_html(title, validation, class_names, metrics_text.str());
-  write_text_atomic(run_dir / "report.html", html);
 }
 
 const char* kMetricsHeader =
@@ -202,15 +184,13 @@ TrainSummary train(Config config, const fs::path& run_dir, bool resume) {
   meta.train_class_counts = counts;
   meta.image_size = config.image_size;
   if (resume) {
-    const CheckpointMeta stored = restore(last, model, optimizer, average.get(), device);
+    const RestoredRun stored = restore(last, model, optimizer, average.get(), device);
     if (config.channels_last) to_channels_last(*model);  // a checkpoint keeps the layout it was saved in
-    meta.step = stored.step;
-    meta.best_metric = stored.best_metric;
-    meta.best_epoch = stored.best_epoch;
+    meta.step = stored.meta.step;
+    meta.best_metric = stored.meta.best_metric;
+    meta.best_epoch = stored.meta.best_epoch;
     spdlog::info("resuming {} at step {}", run_dir.string(), meta.step);
-    Config saved;
-    apply_config_text(stored.config_toml, last.string() + " (stored config)", saved);
-    const std::vector<std::string> changes = changed_settings(saved, config);
+    const std::vector<std::string> changes = changed_settings(stored.saved_config, config);
     if (!changes.empty()) {
       spdlog::warn("resuming with settings changed from the run's: {}; from step {} the run follows the new ones "
                    "(the learning-rate schedule too)",
@@ -349,11 +329,12 @@ TrainSummary train(Config config, const fs::path& run_dir, bool resume) {
       save(best);
     }
     save(last);
-    if (validation_report) {
-      write_training_report(run_dir, *validation_report, class_names,
-                            fmt::format("trashcl train: {}, validation after epoch {} of {} (best so far: epoch {}, "
-                                        "top-1 {:.4f})",
-                                        run_dir.string(), epoch + 1, config.epochs, meta.best_epoch, meta.best_metric));
+    if (validation_report) {  // the curves so far and this validation; `trashcl eval` replaces it with its split's
+      write_report_html(run_dir,
+                        fmt::format("trashcl train: {}, validation after epoch {} of {} (best so far: epoch {}, top-1 "
+                                    "{:.4f})",
+                                    run_dir.string(), epoch + 1, config.epochs, meta.best_epoch, meta.best_metric),
+                        *validation_report, class_names);
     }
     if (stop || stop_signals.received() != 0) break;  // a signal during validation or the save stops here
   }
