@@ -1,10 +1,12 @@
 // trashcl data-stats: classes, counts, imbalance and unusable files of a dataset (every file is decoded).
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <iostream>
 #include <map>
+#include <optional>
 
 #include "cli/commands.h"
 #include "data/dataset.h"
@@ -31,11 +33,18 @@ void run_data_stats(const Options& options) {
   load.decode.max_short_side = 64;  // full validation of every file, at a fraction of the decode cost
   load.cache_bytes = 0;
   load.warn = !options.json;
+  load.require_every_class = false;  // a class whose every file is unusable is reported, not an error
   const LoadedDataset loaded = load_dataset(dataset, load);
 
   const auto counts = loaded.dataset.class_counts();
+  std::vector<std::string> empty_classes;  // training refuses these
+  for (size_t c = 0; c < counts.size(); ++c) {
+    if (counts[c] == 0) empty_classes.push_back(loaded.dataset.class_names[c]);
+  }
   const auto [smallest, largest] = std::minmax_element(counts.begin(), counts.end());
-  const double imbalance = static_cast<double>(*largest) / static_cast<double>(std::max<int64_t>(*smallest, 1));
+  // Largest over smallest class; undefined (null in JSON) while a class has no usable image.
+  const std::optional<double> imbalance =
+      *smallest == 0 ? std::nullopt : std::optional<double>(static_cast<double>(*largest) / static_cast<double>(*smallest));
   // Per split and class, counted over usable files only.
   std::map<std::string, std::vector<int64_t>> split_counts;
   if (!entries.empty()) {
@@ -58,7 +67,8 @@ void run_data_stats(const Options& options) {
       doc["classes"].push_back(row);
     }
     doc["total"] = loaded.dataset.samples.size();
-    doc["imbalance"] = imbalance;
+    doc["imbalance"] = imbalance ? nlohmann::json(*imbalance) : nlohmann::json(nullptr);
+    doc["empty_classes"] = empty_classes;
     doc["bad_files"] = nlohmann::json::array();
     for (const auto& bad : loaded.bad_files) doc["bad_files"].push_back({{"path", bad.path}, {"reason", bad.reason}});
     std::cout << doc.dump(2) << '\n';
@@ -74,7 +84,13 @@ void run_data_stats(const Options& options) {
     for (const auto& [split, per_class] : split_counts) std::cout << fmt::format(" {:>7}", per_class[c]);
     std::cout << '\n';
   }
-  std::cout << fmt::format("\nimbalance (largest / smallest class): {:.2f}\n", imbalance);
+  if (imbalance) {
+    std::cout << fmt::format("\nimbalance (largest / smallest class): {:.2f}\n", *imbalance);
+  } else {
+    std::cout << fmt::format("\nclasses with no usable image: {} (training refuses them: add images or remove the "
+                             "folders)\n",
+                             fmt::join(empty_classes, ", "));
+  }
   std::cout << fmt::format("unusable files: {}\n", loaded.bad_files.size());
   for (const auto& bad : loaded.bad_files) std::cout << fmt::format("  {}: {}\n", bad.path, bad.reason);
 }

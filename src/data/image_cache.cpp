@@ -93,7 +93,7 @@ LoadedDataset load_dataset(const Dataset& dataset, const LoadOptions& options) {
   loaded.cache = std::make_shared<ImageCache>(good_files, options.decode, options.cache_bytes, std::move(good_images));
 
   const auto counts = loaded.dataset.class_counts();
-  for (size_t c = 0; c < counts.size(); ++c) {
+  for (size_t c = 0; c < counts.size() && options.require_every_class; ++c) {
     if (counts[c] == 0) {
       throw UserError(fmt::format("{}: class '{}' has no usable image (see the warnings above); add images or "
                                   "remove the class folder",

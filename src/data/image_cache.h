@@ -65,9 +65,11 @@ struct LoadOptions {
   int64_t cache_bytes = int64_t{4} << 30;
   int threads = 2;                      // decoding threads (nothing else runs while the dataset loads)
   bool warn = true;                     // one spdlog warning per bad file
+  bool require_every_class = true;      // a class left with no usable image is a UserError
 };
 
-// Decodes every file of `dataset` in parallel. Throws UserError when a class ends up with no usable image.
+// Decodes every file of `dataset` in parallel. Throws UserError when a class ends up with no usable image,
+// unless options.require_every_class is false (data-stats reports such a class instead).
 LoadedDataset load_dataset(const Dataset& dataset, const LoadOptions& options);
 
 }  // namespace trashcl

@@ -69,6 +69,32 @@ TEST(CliData, PlantedBadFilesGiveOneWarningEachAndASummary) {
   EXPECT_NE(table.out.find("unusable files: 4"), std::string::npos) << table.out;
 }
 
+TEST(CliData, AClassWithNoUsableImageIsReportedNotAnError) {
+  TempDir dir;
+  const auto root = dir / "data";
+  ASSERT_EQ(run_trashcl("synth --out " + shell_quote(root.string()) + " --classes 2 --per-class 3 --size 32").exit_code, 0);
+  testing::write_bytes(root / "broken/a.jpg", "not an image");
+  testing::write_bytes(root / "broken/b.png", "\x89PNG\r\n");
+
+  auto stats = run_trashcl("data-stats --data " + shell_quote(root.string()) + " --json");
+  ASSERT_EQ(stats.exit_code, 0) << stats.err;
+  const auto doc = nlohmann::json::parse(stats.out);
+  ASSERT_EQ(doc["classes"].size(), 3u);
+  for (const auto& row : doc["classes"]) EXPECT_EQ(row["count"], row["name"] == "broken" ? 0 : 3) << row;
+  EXPECT_EQ(doc["bad_files"].size(), 2u);
+  EXPECT_EQ(doc["empty_classes"], nlohmann::json::array({"broken"}));
+  EXPECT_TRUE(doc["imbalance"].is_null());
+
+  auto table = run_trashcl("data-stats --data " + shell_quote(root.string()));
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_NE(table.out.find("classes with no usable image: broken"), std::string::npos) << table.out;
+
+  // Training cannot learn a class without images: it stops before the first step and names the folder.
+  auto train = run_trashcl("train --data " + shell_quote(root.string()) + " --out " + shell_quote((dir / "run").string()));
+  EXPECT_EQ(train.exit_code, 1);
+  EXPECT_NE(train.err.find("class 'broken' has no usable image"), std::string::npos) << train.err;
+}
+
 TEST(CliData, UserErrorsExitOneWithAMessageNamingTheCause) {
   TempDir dir;
   auto missing = run_trashcl("data-stats --data " + shell_quote((dir / "nope").string()));
