@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 
@@ -25,6 +26,40 @@ struct Options {
   LoadOverrides load;
 };
 
+// Relabels `dataset` by the model's class indices, so that a data set with some of the model's classes (new
+// photos of glass and paper only) is evaluated on those. Throws UserError naming `source` and the classes the
+// model does not know.
+Dataset with_model_classes(Dataset dataset, const std::vector<std::string>& model_classes, const std::string& source) {
+  std::vector<int> model_index(dataset.class_names.size(), -1);
+  std::vector<std::string> unknown;
+  for (size_t c = 0; c < dataset.class_names.size(); ++c) {
+    const auto found = std::find(model_classes.begin(), model_classes.end(), dataset.class_names[c]);
+    if (found == model_classes.end()) {
+      unknown.push_back(dataset.class_names[c]);
+    } else {
+      model_index[c] = static_cast<int>(found - model_classes.begin());
+    }
+  }
+  if (!unknown.empty()) {
+    throw UserError(fmt::format("{}: the model does not know the class{} {}; its classes are {}", source,
+                                unknown.size() > 1 ? "es" : "", fmt::join(unknown, ", "), fmt::join(model_classes, ", ")));
+  }
+  std::vector<std::string> missing;
+  for (const auto& name : model_classes) {
+    if (std::find(dataset.class_names.begin(), dataset.class_names.end(), name) == dataset.class_names.end()) {
+      missing.push_back(name);
+    }
+  }
+  if (!missing.empty()) {
+    spdlog::info("{} has {} of the model's {} classes (none of {}): metrics cover those {}", source,
+                 model_classes.size() - missing.size(), model_classes.size(), fmt::join(missing, ", "),
+                 model_classes.size() - missing.size());
+  }
+  for (Sample& sample : dataset.samples) sample.label = model_index[sample.label];
+  dataset.class_names = model_classes;
+  return dataset;
+}
+
 nlohmann::json report_json(const ClassificationReport& report, const std::vector<std::string>& names) {
   nlohmann::json doc{{"samples", report.samples},          {"top1", report.top1},
                      {"macro_precision", report.macro_precision}, {"macro_recall", report.macro_recall},
@@ -32,8 +67,12 @@ nlohmann::json report_json(const ClassificationReport& report, const std::vector
   if (report.top5 >= 0) doc["top5"] = report.top5;
   doc["per_class"] = nlohmann::json::array();
   for (size_t c = 0; c < names.size(); ++c) {
-    doc["per_class"].push_back({{"class", names[c]}, {"accuracy", report.per_class_accuracy[c]},
-                                {"precision", report.per_class_precision[c]}, {"f1", report.per_class_f1[c]}});
+    const bool has_images = report.per_class_samples[c] > 0;
+    doc["per_class"].push_back({{"class", names[c]},
+                                {"samples", report.per_class_samples[c]},
+                                {"accuracy", has_images ? nlohmann::json(report.per_class_accuracy[c]) : nlohmann::json(nullptr)},
+                                {"precision", report.per_class_precision[c]},
+                                {"f1", has_images ? nlohmann::json(report.per_class_f1[c]) : nlohmann::json(nullptr)}});
   }
   auto group = [](double value) { return value >= 0 ? nlohmann::json(value) : nlohmann::json(nullptr); };
   doc["many_shot"] = group(report.many_shot);
@@ -50,10 +89,16 @@ void print_table(const ClassificationReport& report, const std::vector<std::stri
   auto group = [](double value) { return value >= 0 ? fmt::format("{:.2f}%", 100 * value) : std::string("-"); };
   std::cout << fmt::format("many-shot {}  medium-shot {}  few-shot {}\n\n", group(report.many_shot),
                            group(report.medium_shot), group(report.few_shot));
-  std::cout << fmt::format("{:<16} {:>8} {:>9} {:>6}   confusion (predicted ->)\n", "class", "accuracy", "precision", "F1");
+  std::cout << fmt::format("{:<16} {:>7} {:>8} {:>9} {:>6}   confusion (predicted ->)\n", "class", "images", "accuracy",
+                           "precision", "F1");
   for (size_t c = 0; c < names.size(); ++c) {
-    std::cout << fmt::format("{:<16} {:>7.1f}% {:>8.1f}% {:>5.1f}%  ", names[c], 100 * report.per_class_accuracy[c],
-                             100 * report.per_class_precision[c], 100 * report.per_class_f1[c]);
+    const bool has_images = report.per_class_samples[c] > 0;
+    const auto percent_or_dash = [has_images](double value) {
+      return has_images ? fmt::format("{:.1f}%", 100 * value) : std::string("-");
+    };
+    std::cout << fmt::format("{:<16} {:>7} {:>8} {:>8.1f}% {:>6}  ", names[c], report.per_class_samples[c],
+                             percent_or_dash(report.per_class_accuracy[c]), 100 * report.per_class_precision[c],
+                             percent_or_dash(report.per_class_f1[c]));
     for (int64_t count : report.confusion[c]) std::cout << fmt::format(" {:>5}", count);
     std::cout << '\n';
   }
@@ -66,12 +111,10 @@ void run_eval(const Options& options) {
   Dataset dataset = options.split.empty()
                         ? list_image_folder(options.data)
                         : dataset_from_split(options.data, read_split_csv(options.split), options.subset, options.split);
-  if (dataset.class_names != loaded.meta.class_names) {
-    throw UserError(fmt::format("{}: its classes ({}) differ from the model's ({})", options.data,
-                                fmt::join(dataset.class_names, ","), fmt::join(loaded.meta.class_names, ",")));
-  }
+  dataset = with_model_classes(std::move(dataset), loaded.meta.class_names, options.split.empty() ? options.data : options.split);
   LoadOptions load = load_options(loaded.config);
   load.warn = !options.json;
+  load.require_every_class = false;  // a class without images is left out of the macro averages
   const LoadedDataset data = load_dataset(dataset, load);
   EvalOptions eval;
   eval.augment = augment_config(loaded.config);

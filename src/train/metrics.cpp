@@ -32,17 +32,24 @@ ClassificationReport ConfusionMatrix::report(const std::vector<int64_t>& train_c
   auto ratio = [](double a, double b) { return b > 0 ? a / b : 0.0; };
   report.top1 = ratio(correct, report.samples);
   if (n > 5) report.top5 = ratio(top5_hits_, report.samples);
+  int classes_with_images = 0;
   for (int c = 0; c < n; ++c) {
     const double recall = ratio(counts_[c][c], row_sum[c]);
     const double precision = ratio(counts_[c][c], column_sum[c]);
     const double f1 = precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0.0;
+    report.per_class_samples.push_back(row_sum[c]);
     report.per_class_accuracy.push_back(recall);
     report.per_class_precision.push_back(precision);
     report.per_class_f1.push_back(f1);
-    report.macro_precision += precision / n;
-    report.macro_recall += recall / n;
-    report.macro_f1 += f1 / n;
+    if (row_sum[c] == 0) continue;
+    ++classes_with_images;
+    report.macro_precision += precision;
+    report.macro_recall += recall;
+    report.macro_f1 += f1;
   }
+  report.macro_precision = ratio(report.macro_precision, classes_with_images);
+  report.macro_recall = ratio(report.macro_recall, classes_with_images);
+  report.macro_f1 = ratio(report.macro_f1, classes_with_images);
   if (static_cast<int>(train_class_counts.size()) == n) {
     // Sample-weighted accuracy over the classes of each frequency group.
     int64_t hits[3] = {0, 0, 0}, totals[3] = {0, 0, 0};

@@ -113,6 +113,11 @@ std::string per_class_chart(const ClassificationReport& report, const std::vecto
                                 kLabel + kBar + 60, 24 + kRow * names.size(), kLabel);
   for (size_t c = 0; c < names.size(); ++c) {
     const double value = report.per_class_accuracy[c], y = 24 + kRow * c;
+    if (report.per_class_samples[c] == 0) {
+      svg += fmt::format(R"~(<text x="{}" y="{}" text-anchor="end">{}</text><text x="{}" y="{}">no images</text>)~",
+                         kLabel - 6, y + 15, escape(names[c]), kLabel + 4, y + 15);
+      continue;
+    }
     svg += fmt::format(R"~(<text x="{}" y="{}" text-anchor="end">{}</text><rect x="{}" y="{}" width="{:.1f}" height="{}" fill="#2b7bb9"/><text x="{:.1f}" y="{}">{:.1f}%</text>)~",
                        kLabel - 6, y + 15, escape(names[c]), kLabel, y + 3, kBar * value, kRow - 6, kLabel + kBar * value + 4,
                        y + 15, 100 * value);
@@ -143,10 +148,15 @@ std::string render_report_html(const std::string& title, const ClassificationRep
   html += "</div><h2>Classes</h2><div class=\"charts\">";
   html += confusion_chart(report, class_names);
   html += per_class_chart(report, class_names);
-  html += "</div><table><tr><th>class</th><th>accuracy</th><th>precision</th><th>F1</th></tr>";
+  html += "</div><table><tr><th>class</th><th>images</th><th>accuracy</th><th>precision</th><th>F1</th></tr>";
   for (size_t c = 0; c < class_names.size(); ++c) {
-    html += fmt::format("<tr><td>{}</td><td>{:.1f}%</td><td>{:.1f}%</td><td>{:.1f}%</td></tr>", escape(class_names[c]),
-                        100 * report.per_class_accuracy[c], 100 * report.per_class_precision[c], 100 * report.per_class_f1[c]);
+    const bool has_images = report.per_class_samples[c] > 0;
+    const auto percent_or_dash = [has_images](double value) {
+      return has_images ? fmt::format("{:.1f}%", 100 * value) : std::string("-");
+    };
+    html += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.1f}%</td><td>{}</td></tr>", escape(class_names[c]),
+                        report.per_class_samples[c], percent_or_dash(report.per_class_accuracy[c]),
+                        100 * report.per_class_precision[c], percent_or_dash(report.per_class_f1[c]));
   }
   return html + "</table></body></html>\n";
 }

@@ -73,6 +73,35 @@ TEST(CliTrain, TrainEvalPredictFollowTheContract) {
   ASSERT_EQ(balanced.exit_code, 0) << balanced.err;
   EXPECT_EQ(nlohmann::json::parse(balanced.out)["confusion"].size(), 3u);
 
+  // A folder with some of the model's classes (new photos of boxes only) is evaluated on those.
+  std::filesystem::create_directories(dir / "boxes/box");
+  const auto box_photos = list_image_files(dir / "data/box");
+  ASSERT_GE(box_photos.size(), 5u);
+  for (size_t i = 0; i < 4; ++i) std::filesystem::copy_file(box_photos[i], dir / "boxes/box" / box_photos[i].filename());
+  const std::string eval_boxes =
+      "eval --model " + shell_quote((dir / "run/best.ckpt").string()) + " --data " + shell_quote((dir / "boxes").string());
+  auto boxes = run_trashcl(eval_boxes + " --json");
+  ASSERT_EQ(boxes.exit_code, 0) << boxes.err;
+  EXPECT_NE(boxes.err.find("has 1 of the model's 3 classes (none of bottle, can)"), std::string::npos) << boxes.err;
+  const auto boxes_report = nlohmann::json::parse(boxes.out);
+  EXPECT_EQ(boxes_report["samples"], 4);
+  ASSERT_EQ(boxes_report["per_class"].size(), 3u);
+  EXPECT_EQ(boxes_report["per_class"][1]["class"], "box");
+  EXPECT_EQ(boxes_report["per_class"][1]["samples"], 4);
+  EXPECT_TRUE(boxes_report["per_class"][0]["accuracy"].is_null());  // bottle: no images, no recall or F1
+  EXPECT_TRUE(boxes_report["per_class"][0]["f1"].is_null());
+  EXPECT_NE(read_bytes(dir / "run/report.html").find(">no images</text>"), std::string::npos);  // bottle's bar
+  // Macro recall averages over the one class with images: the boxes' accuracy, which is top-1 here.
+  EXPECT_DOUBLE_EQ(boxes_report["macro_recall"].get<double>(), boxes_report["top1"].get<double>());
+  EXPECT_DOUBLE_EQ(boxes_report["per_class"][1]["accuracy"].get<double>(), boxes_report["top1"].get<double>());
+  // A class the model was not trained on cannot be scored.
+  std::filesystem::create_directories(dir / "boxes/cat");
+  std::filesystem::copy_file(box_photos[4], dir / "boxes/cat" / box_photos[4].filename());
+  auto unknown_class = run_trashcl(eval_boxes);
+  EXPECT_EQ(unknown_class.exit_code, 1);
+  EXPECT_NE(unknown_class.err.find("the model does not know the class cat; its classes are bottle, box, can"),
+            std::string::npos) << unknown_class.err;
+
   testing::write_bytes(dir / "broken.jpg", "\xFF\xD8\xFF truncated");
   auto predicted = run_trashcl("predict --model " + shell_quote((dir / "run/best.ckpt").string()) + " --top-k 2 " +
                                shell_quote((dir / "data/box/box_000.jpg").string()) + " " +

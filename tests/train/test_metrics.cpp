@@ -38,6 +38,29 @@ TEST(EvalMetrics, MatchAHandComputedConfusionMatrix) {
   EXPECT_EQ(report.confusion[1][2], 2);
 }
 
+TEST(EvalMetrics, MacroAveragesSkipClassesWithoutImages) {
+  // Class 2 has no images but is predicted once:
+  //   [3 1 0]
+  //   [0 3 1]
+  //   [0 0 0]
+  ConfusionMatrix matrix(3);
+  const int counts[3][3] = {{3, 1, 0}, {0, 3, 1}, {0, 0, 0}};
+  for (int t = 0; t < 3; ++t) {
+    for (int p = 0; p < 3; ++p) {
+      for (int k = 0; k < counts[t][p]; ++k) matrix.add(t, p);
+    }
+  }
+  const ClassificationReport report = matrix.report();
+  EXPECT_EQ(report.per_class_samples, (std::vector<int64_t>{4, 4, 0}));
+  EXPECT_DOUBLE_EQ(report.per_class_accuracy[2], 0);
+  EXPECT_DOUBLE_EQ(report.per_class_precision[2], 0);  // its one prediction was wrong
+  // Recall 3/4 and 3/4, precision 3/3 and 3/4, over the two classes with images.
+  EXPECT_DOUBLE_EQ(report.macro_recall, 0.75);
+  EXPECT_DOUBLE_EQ(report.macro_precision, (1.0 + 0.75) / 2);
+  const double f1_0 = 2 * 1.0 * 0.75 / 1.75, f1_1 = 0.75;
+  EXPECT_NEAR(report.macro_f1, (f1_0 + f1_1) / 2, 1e-12);
+}
+
 TEST(EvalMetrics, ManyMediumFewShotGroupsFollowTrainingCounts) {
   const ClassificationReport report = hand_made().report({500, 50, 5});
   EXPECT_DOUBLE_EQ(report.many_shot, 5.0 / 6.0);
