@@ -43,10 +43,16 @@ TEST(CliData, SynthSplitStatsAndPreviewWorkTogether) {
   EXPECT_EQ(grid.width, 5 * (48 + 4) + 4);
 }
 
+// ROOT: the synthetic classes bottle and box, PER_CLASS small images each.
+void synth_two_classes(const std::filesystem::path& root, int per_class) {
+  ASSERT_EQ(run_trashcl("synth --out " + shell_quote(root.string()) + " --classes 2 --size 48 --per-class " +
+                        std::to_string(per_class)).exit_code, 0);
+}
+
 TEST(CliData, PlantedBadFilesGiveOneWarningEachAndASummary) {
   TempDir dir;
   const auto root = dir / "data";
-  ASSERT_EQ(run_trashcl("synth --out " + shell_quote(root.string()) + " --classes 2 --per-class 4 --size 48").exit_code, 0);
+  ASSERT_NO_FATAL_FAILURE(synth_two_classes(root, 4));
   testing::write_bytes(root / "bottle/empty.jpg", "");
   testing::write_bytes(root / "bottle/notes.txt", "not an image");
   testing::write_bytes(root / "box/random.png", std::string("\x13\x37\xC0\xDE random bytes", 16));
@@ -72,7 +78,7 @@ TEST(CliData, PlantedBadFilesGiveOneWarningEachAndASummary) {
 TEST(CliData, AClassWithNoUsableImageIsReportedNotAnError) {
   TempDir dir;
   const auto root = dir / "data";
-  ASSERT_EQ(run_trashcl("synth --out " + shell_quote(root.string()) + " --classes 2 --per-class 3 --size 32").exit_code, 0);
+  ASSERT_NO_FATAL_FAILURE(synth_two_classes(root, 3));
   testing::write_bytes(root / "broken/a.jpg", "not an image");
   testing::write_bytes(root / "broken/b.png", "\x89PNG\r\n");
 
