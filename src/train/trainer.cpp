@@ -140,6 +140,10 @@ TrainSummary train(Config config, const fs::path& run_dir, bool resume) {
   const torch::Device device(config.device);
   if (device.is_cuda() && !torch::cuda::is_available()) throw UserError("--device cuda: no CUDA device is available");
   config.precision = resolve_precision(config.precision, device.is_cuda());  // config.toml keeps what ran
+  // config.toml names the data by absolute paths, so `--resume` finds them from any working directory.
+  for (std::string* path : {&config.data, &config.split}) {
+    if (!path->empty()) *path = fs::absolute(*path).lexically_normal().string();
+  }
 
   SplitData data = load_split_data(config);
   const auto counts = data.train.dataset.class_counts();

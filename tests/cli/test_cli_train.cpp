@@ -188,6 +188,26 @@ TEST(CliTrain, AResumeWithChangedSettingsSaysWhichChanged) {
   EXPECT_EQ(same.err.find("settings changed"), std::string::npos) << same.err;
 }
 
+// A run started with relative paths resumes from another working directory: config.toml holds them absolute.
+TEST(CliTrain, AResumeFromAnotherDirectoryFindsTheRunsData) {
+  TempDir dir;
+  ASSERT_NO_FATAL_FAILURE(make_synthetic_data(dir));
+  const std::string trashcl = shell_quote(TRASHCL_BINARY);
+  auto first = testing::run_command("cd " + shell_quote(dir.path().string()) + " && " + trashcl +
+                                    " train --data data --split split.csv --out run --epochs 1" + kTinyModel);
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  const std::string config = read_bytes(dir / "run/config.toml");
+  EXPECT_NE(config.find("data = '" + (dir / "data").string() + "'"), std::string::npos) << config;
+  EXPECT_NE(config.find("split = '" + (dir / "split.csv").string() + "'"), std::string::npos) << config;
+
+  auto resumed = testing::run_command("cd / && " + trashcl + " train --out " + shell_quote((dir / "run").string()) +
+                                      " --resume --epochs 2");
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_NE(resumed.out.find("epoch 2/2"), std::string::npos) << resumed.out;
+  // Only the schedule changed: the data paths are the run's own.
+  EXPECT_NE(resumed.err.find("settings changed from the run's: epochs 1 -> 2; from"), std::string::npos) << resumed.err;
+}
+
 // With --model-ema each epoch is validated on the weight average and on the trained weights, and the checkpoint
 // predicts with the average (resuming with it: TrainEndToEnd.ResumeWithAWeightAverage...).
 TEST(CliTrain, AWeightAverageIsValidatedBesideTheTrainedWeightsAndPredicts) {
