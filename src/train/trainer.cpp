@@ -74,11 +74,29 @@ SplitData load_split_data(const Config& config) {
     entries = read_split_csv(config.split);
   }
   SplitData data;
-  const LoadOptions load = load_options(config);
-  data.train = load_dataset(dataset_from_split(config.data, entries, "train", source), load);
+  LoadOptions load = load_options(config);
+  const Dataset train_set = dataset_from_split(config.data, entries, "train", source);
+  const auto listed = train_set.class_counts();
+  for (size_t c = 0; c < listed.size(); ++c) {
+    if (listed[c] == 0) {
+      throw UserError(fmt::format("{}: no training image of class '{}'; every class needs at least one (add photos of "
+                                  "it, or remove its folder)",
+                                  source, train_set.class_names[c]));
+    }
+  }
+  data.train = load_dataset(train_set, load);
   const bool has_val = std::any_of(entries.begin(), entries.end(), [](const SplitEntry& e) { return e.split == "val"; });
   if (has_val) {
+    load.require_every_class = false;  // a small class may have no validation image: it is left out of the macro
     data.val = load_dataset(dataset_from_split(config.data, entries, "val", source), load);
+    const auto validated = data.val.dataset.class_counts();
+    for (size_t c = 0; c < validated.size(); ++c) {
+      if (validated[c] == 0) {
+        spdlog::warn("{}: no validation image of class '{}': validation does not measure it, and its macro-F1 "
+                     "averages over the other classes",
+                     source, data.val.dataset.class_names[c]);
+      }
+    }
   } else {
     spdlog::warn("the split has no validation images: best.ckpt will be the last epoch's model");
   }

@@ -285,6 +285,31 @@ TEST(CliTrain, ASignalSavesTheStepReachedAndResumeContinuesThere) {
   EXPECT_EQ(load_checkpoint(dir / "run/last.ckpt", torch::kCPU).meta.step, step + 1);
 }
 
+// A class of one photo trains (the split gives it no validation image, so validation leaves it out and says so);
+// a class the split gives no training image stops the run before the first step, naming the manifest and class.
+TEST(CliTrain, AClassWithoutValidationImagesTrainsOneWithoutTrainingImagesIsAnError) {
+  TempDir dir;
+  ASSERT_NO_FATAL_FAILURE(make_synthetic_data(dir));
+  const auto one_photo = list_image_files(dir / "data/box").front();
+  std::filesystem::create_directories(dir / "data/lid");
+  std::filesystem::copy_file(one_photo, dir / "data/lid" / one_photo.filename());
+  const std::string data = shell_quote((dir / "data").string());
+  auto trained = run_trashcl("train --data " + data + " --out " + shell_quote((dir / "run").string()) + kTinyModel +
+                             " --epochs 1");
+  ASSERT_EQ(trained.exit_code, 0) << trained.err;
+  EXPECT_NE(trained.err.find("no validation image of class 'lid': validation does not measure it"), std::string::npos)
+      << trained.err;
+  EXPECT_TRUE(std::filesystem::exists(dir / "run/best.ckpt"));
+
+  std::string manifest = read_bytes(dir / "split.csv");
+  manifest += "lid/" + one_photo.filename().string() + ",lid,test\n";
+  testing::write_bytes(dir / "lid-in-test.csv", manifest);
+  auto refused = run_trashcl("train --data " + data + " --split " + shell_quote((dir / "lid-in-test.csv").string()) +
+                             " --out " + shell_quote((dir / "run2").string()) + kTinyModel + " --epochs 1");
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.err.find("lid-in-test.csv: no training image of class 'lid'"), std::string::npos) << refused.err;
+}
+
 // Bad option values stop train before any data is read, naming the flag and what it accepts.
 TEST(CliTrain, RejectsBadModelOptionsNamingTheFlag) {
   TempDir dir;
