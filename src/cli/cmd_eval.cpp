@@ -124,7 +124,7 @@ void run_eval(const Options& options) {
   const std::string what = options.split.empty() ? options.data : fmt::format("{} ({})", options.split, options.subset);
 
   // report.html beside the checkpoint, with the run's training curves when its metrics.csv is there.
-  const auto run_dir = std::filesystem::path(options.model).parent_path();
+  const auto run_dir = checkpoint_file(options.model).parent_path();
   write_report_html(run_dir, fmt::format("trashcl eval: {} on {}", options.model, what), report,
                     loaded.meta.class_names);
 

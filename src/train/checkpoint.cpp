@@ -144,8 +144,21 @@ void save_checkpoint(const std::filesystem::path& path, ContrastiveClassifier& m
   }
 }
 
-LoadedModel load_checkpoint(const std::filesystem::path& path, const torch::Device& device,
+std::filesystem::path checkpoint_file(const std::filesystem::path& path) {
+  if (!std::filesystem::is_directory(path)) return path;
+  const auto best = path / "best.ckpt", last = path / "last.ckpt";
+  if (std::filesystem::is_regular_file(best)) return best;
+  throw UserError(std::filesystem::is_regular_file(last)
+                      ? fmt::format("{}: a run folder without best.ckpt (no epoch validated yet); its latest model "
+                                    "is {}",
+                                    path.string(), last.string())
+                      : fmt::format("{}: a folder without best.ckpt; give a checkpoint file (RUN_DIR/best.ckpt)",
+                                    path.string()));
+}
+
+LoadedModel load_checkpoint(const std::filesystem::path& model_path, const torch::Device& device,
                             const LoadOverrides& overrides, StoredWeights weights) {
+  const std::filesystem::path path = checkpoint_file(model_path);
   LoadedModel loaded = read_checkpoint(path, [&](torch::serialize::InputArchive& archive) {
     LoadedModel stored = read_meta_and_config(archive, path, overrides);
     ModelOptions options = stored_model_options(stored);

@@ -60,8 +60,13 @@ enum class StoredWeights {
   kTrained,  // the trained weights, momentum branch included (to resume training)
 };
 
-// Rebuilds the model from the stored config (with `overrides` applied) and loads its weights onto `device`.
-// Throws UserError naming the file for a missing, corrupt, foreign or newer-format checkpoint.
+// The checkpoint file `path` names: `path` itself, or a run folder's best.ckpt, so that `--model runs/trashnet`
+// works. Throws UserError for a folder without best.ckpt, naming its last.ckpt when it has one.
+std::filesystem::path checkpoint_file(const std::filesystem::path& path);
+
+// Rebuilds the model from the stored config (with `overrides` applied) and loads its weights onto `device`;
+// `path` may be a run folder (checkpoint_file). Throws UserError naming the file for a missing, corrupt,
+// foreign or newer-format checkpoint.
 LoadedModel load_checkpoint(const std::filesystem::path& path, const torch::Device& device,
                             const LoadOverrides& overrides = {}, StoredWeights weights = StoredWeights::kPredict);
 

@@ -134,6 +134,14 @@ TEST(CliTrain, TrainEvalPredictFollowTheContract) {
   EXPECT_NE(no_calibration.err.find("nowhere"), std::string::npos) << no_calibration.err;
   EXPECT_NE(no_calibration.err.find("--int8-calibration wants"), std::string::npos) << no_calibration.err;
 
+  // A run folder stands for its best.ckpt.
+  auto by_folder = run_trashcl("predict --model " + run + " --top-k 2 " +
+                               shell_quote((dir / "data/box/box_000.jpg").string()));
+  ASSERT_EQ(by_folder.exit_code, 0) << by_folder.err;
+  const auto by_folder_record = nlohmann::json::parse(by_folder.out);
+  EXPECT_EQ(by_folder_record["top"][0]["class"], good["top"][0]["class"]);
+  EXPECT_NEAR(by_folder_record["top"][0]["prob"].get<double>(), good["top"][0]["prob"].get<double>(), 1e-4);
+
   auto csv = run_trashcl("predict --format csv --model " + shell_quote((dir / "run/best.ckpt").string()) + " " +
                          shell_quote((dir / "data/box/box_000.jpg").string()));
   ASSERT_EQ(csv.exit_code, 0) << csv.err;
@@ -162,6 +170,12 @@ TEST(CliTrain, ARunCutShortSaysItWasNotValidatedAndWhereTheModelIs) {
   EXPECT_EQ(log.find("-1.0000"), std::string::npos) << log;
   EXPECT_TRUE(std::filesystem::exists(dir / "run/last.ckpt"));
   EXPECT_FALSE(std::filesystem::exists(dir / "run/best.ckpt"));
+  auto by_folder = run_trashcl("predict --model " + shell_quote((dir / "run").string()) + " x.jpg");
+  EXPECT_EQ(by_folder.exit_code, 1);
+  EXPECT_NE(by_folder.err.find("a run folder without best.ckpt (no epoch validated yet); its latest model is " +
+                               (dir / "run/last.ckpt").string()),
+            std::string::npos)
+      << by_folder.err;
   // precision = auto is resolved for this machine, and the run folder's config.toml says which one ran.
   const std::string resolved = resolve_precision("auto", false);
   EXPECT_NE(log.find("on cpu in " + resolved), std::string::npos) << log;
