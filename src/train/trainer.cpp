@@ -79,8 +79,8 @@ SplitData load_split_data(const Config& config) {
   const auto listed = train_set.class_counts();
   for (size_t c = 0; c < listed.size(); ++c) {
     if (listed[c] == 0) {
-      throw UserError(fmt::format("{}: no training image of class '{}'; every class needs at least one (add photos of "
-                                  "it, or remove its folder)",
+      throw UserError(fmt::format("{}: no training image of class '{}'; every class needs at least one (give the "
+                                  "training split photos of it, or remove the class)",
                                   source, train_set.class_names[c]));
     }
   }
