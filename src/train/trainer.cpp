@@ -228,6 +228,11 @@ TrainSummary train(Config config, const fs::path& run_dir, bool resume) {
   if (average) {
     spdlog::info("validation, best.ckpt and prediction use the weight average (model_ema = {})", config.model_ema);
   }
+  if (warmup_steps >= total_steps) {
+    spdlog::warn("--warmup-epochs {} covers the whole {}-epoch run: the learning rate never reaches its peak ({}); "
+                 "warm up for a fraction of the epochs",
+                 config.warmup_epochs, config.epochs, peak_lr);
+  }
 
   const AugmentConfig augment = augment_config(config);
   EvalOptions eval_options;

@@ -45,6 +45,10 @@ TEST(CliTrain, TrainEvalPredictFollowTheContract) {
   ASSERT_EQ(trained.exit_code, 0) << trained.err;
   EXPECT_NE(trained.out.find("epoch 2/2"), std::string::npos) << trained.out;  // plain progress lines (not a TTY)
   EXPECT_NE(trained.out.find(" (run "), std::string::npos) << trained.out;     // with the whole run's time left
+  // The default 5 warm-up epochs outlast this 2-epoch run, and the log says what that means.
+  EXPECT_NE(trained.err.find("--warmup-epochs 5 covers the whole 2-epoch run: the learning rate never reaches its peak"),
+            std::string::npos)
+      << trained.err;
   // Each epoch's log line but the last says how long the run has left.
   const std::string log = read_bytes(dir / "run/train.log");
   const auto line_from = [&log](const std::string& start) {  // empty when train.log has no such line
