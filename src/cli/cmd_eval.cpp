@@ -143,8 +143,12 @@ void add_eval_command(CLI::App& app) {
   CLI::App* command = app.add_subcommand("eval", "metrics of a checkpoint: top-1, macro P/R/F1, per class, confusion");
   command->add_option("--model", options->model, "checkpoint (best.ckpt of a run)")->required();
   command->add_option("--data", options->data, "dataset root: <class>/<image> folders")->required();
-  command->add_option("--split", options->split, "split manifest; without it every image of --data is used");
-  command->add_option("--subset", options->subset, "which split of the manifest")->capture_default_str()->check(CLI::IsMember({"train", "val", "test"}));
+  CLI::Option* split =
+      command->add_option("--split", options->split, "split manifest; without it every image of --data is used");
+  command->add_option("--subset", options->subset, "which split of the manifest")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"train", "val", "test"}))
+      ->needs(split);
   command->add_option("--device", options->device, "cpu or cuda")->capture_default_str();
   command->add_option("--threads", options->threads, "intra-op threads (0: one per core)")->capture_default_str();
   add_predict_prior_option(*command, options->load.predict_prior);

@@ -98,6 +98,10 @@ TEST(CliTrain, TrainEvalPredictFollowTheContract) {
   // Macro recall averages over the one class with images: the boxes' accuracy, which is top-1 here.
   EXPECT_DOUBLE_EQ(boxes_report["macro_recall"].get<double>(), boxes_report["top1"].get<double>());
   EXPECT_DOUBLE_EQ(boxes_report["per_class"][1]["accuracy"].get<double>(), boxes_report["top1"].get<double>());
+  // Without a manifest there is no subset to choose.
+  auto subset_without_split = run_trashcl(eval_boxes + " --subset val");
+  EXPECT_EQ(subset_without_split.exit_code, 1);
+  EXPECT_NE(subset_without_split.err.find("--subset requires --split"), std::string::npos) << subset_without_split.err;
   // A class the model was not trained on cannot be scored.
   std::filesystem::create_directories(dir / "boxes/cat");
   std::filesystem::copy_file(box_photos[4], dir / "boxes/cat" / box_photos[4].filename());
