@@ -219,6 +219,17 @@ Dataset dataset_from_split(const fs::path& root, const std::vector<SplitEntry>& 
     throw UserError(fmt::format("{}: no '{}' images (the third column of a split manifest says train, val or test)",
                                 source, split));
   }
+  // A --data that is not the folder the manifest's paths are relative to: one error, not a warning per file.
+  const bool any_on_disk = std::any_of(dataset.samples.begin(), dataset.samples.end(), [&](const Sample& sample) {
+    std::error_code error;
+    return fs::exists(dataset.file(sample), error);
+  });
+  if (!any_on_disk) {
+    throw UserError(fmt::format("{}: none of its {} '{}' files is under {} (the first would be {}); give --data the "
+                                "folder its paths are relative to",
+                                source, dataset.samples.size(), split, root.string(),
+                                dataset.file(dataset.samples.front()).string()));
+  }
   return dataset;
 }
 

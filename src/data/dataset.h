@@ -57,7 +57,7 @@ void write_split_csv(const std::filesystem::path& file, const std::vector<SplitE
 
 // The samples of one split ("train", "val", "test", or "all"). Class names are the sorted labels of the
 // whole manifest, so indices agree across splits. Throws UserError naming `source` (the manifest's path, or
-// what made the entries) if the split is empty.
+// what made the entries) if the split is empty or none of its files exists under `root`.
 Dataset dataset_from_split(const std::filesystem::path& root, const std::vector<SplitEntry>& entries,
                            const std::string& split, const std::string& source);
 

@@ -130,6 +130,7 @@ TEST(DatasetSplit, ManifestRoundTripsWithQuoting) {
   EXPECT_EQ(read[0].path, entries[0].path);
   EXPECT_EQ(read[1].path, entries[1].path);
   EXPECT_EQ(read[1].split, "test");
+  for (const auto& entry : entries) testing::write_bytes(dir / entry.path, "");  // listed files must exist
   const Dataset test = dataset_from_split(dir.path(), read, "test", "split.csv");
   EXPECT_EQ(test.class_names, (std::vector<std::string>{"glass", "paper"}));  // from the whole manifest
   ASSERT_EQ(test.samples.size(), 1u);
@@ -139,6 +140,14 @@ TEST(DatasetSplit, ManifestRoundTripsWithQuoting) {
     FAIL() << "a split without 'val' rows gave a validation set";
   } catch (const UserError& error) {
     EXPECT_NE(std::string(error.what()).find("split.csv: no 'val' images"), std::string::npos) << error.what();
+  }
+  // A root the manifest's paths are not relative to: one error naming the manifest, not a warning per file.
+  try {
+    dataset_from_split(dir / "elsewhere", read, "test", "split.csv");
+    FAIL() << "a root without any of the listed files gave a data set";
+  } catch (const UserError& error) {
+    EXPECT_NE(std::string(error.what()).find("split.csv: none of its 1 'test' files is under "), std::string::npos)
+        << error.what();
   }
 }
 
