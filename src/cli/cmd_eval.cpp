@@ -141,7 +141,7 @@ void run_eval(const Options& options) {
 void add_eval_command(CLI::App& app) {
   auto options = std::make_shared<Options>();
   CLI::App* command = app.add_subcommand("eval", "metrics of a checkpoint: top-1, macro P/R/F1, per class, confusion");
-  command->add_option("--model", options->model, "checkpoint (best.ckpt of a run)")->required();
+  command->add_option("--model", options->model, "checkpoint, or a run folder (its best.ckpt)")->required();
   command->add_option("--data", options->data, "dataset root: <class>/<image> folders")->required();
   CLI::Option* split =
       command->add_option("--split", options->split, "split manifest; without it every image of --data is used");

@@ -161,7 +161,7 @@ void run_eval(const RetrievalOptions& options) {
 void add_build_command(CLI::App& index) {
   auto options = std::make_shared<BuildOptions>();
   CLI::App* command = index.add_subcommand("build", "binary hash codes of every gallery image -> a hash index file");
-  command->add_option("--model", options->model, "checkpoint trained with features = hash")->required();
+  command->add_option("--model", options->model, "checkpoint or run folder, trained with features = hash")->required();
   command->add_option("--data", options->data, "dataset root: <class>/<image> folders")->required();
   command->add_option("--split", options->split, "split manifest; without it every image of --data is indexed");
   CLI::Option* subset = command->add_option("--subset", options->subset, "which split of the manifest")
@@ -177,7 +177,7 @@ void add_build_command(CLI::App& index) {
 void add_eval_retrieval_command(CLI::App& index) {
   auto options = std::make_shared<RetrievalOptions>();
   CLI::App* command = index.add_subcommand("eval", "retrieval quality of the hash codes: mAP and precision@k");
-  command->add_option("--model", options->model, "checkpoint trained with features = hash")->required();
+  command->add_option("--model", options->model, "checkpoint or run folder, trained with features = hash")->required();
   command->add_option("--data", options->data, "dataset root: <class>/<image> folders")->required();
   command->add_option("--split", options->split, "split manifest")->required();
   command->add_option("--query", options->query, "split whose images are the queries")->capture_default_str()->check(CLI::IsMember({"train", "val", "test"}));

@@ -74,7 +74,7 @@ void run_predict(const Options& options) {
 void add_predict_command(CLI::App& app) {
   auto options = std::make_shared<Options>();
   CLI::App* command = app.add_subcommand("predict", "classify images: top classes, disposal bin, hash code");
-  command->add_option("--model", options->model, "checkpoint (best.ckpt of a run)")->required();
+  command->add_option("--model", options->model, "checkpoint, or a run folder (its best.ckpt)")->required();
   command->add_option("--top-k", options->top_k, "classes to list per image")->capture_default_str()->check(positive_number);
   command->add_option("--format", options->format, "json (JSON lines) or csv")->capture_default_str()->check(CLI::IsMember({"json", "csv"}));
   command->add_option("--batch-size", options->batch_size, "images per forward pass")->capture_default_str()->check(positive_number);

@@ -107,7 +107,7 @@ void run_search(const Options& options) {
 void add_search_command(CLI::App& app) {
   auto options = std::make_shared<Options>();
   CLI::App* command = app.add_subcommand("search", "nearest gallery images of each query image by hash code");
-  command->add_option("--model", options->model, "the checkpoint the index was built with")->required();
+  command->add_option("--model", options->model, "the checkpoint (or run folder) the index was built with")->required();
   command->add_option("--index", options->index, "hash index from `trashcl index build`")->required();
   command->add_option("--k", options->k, "neighbours per query")->capture_default_str()->check(positive_number);
   command->add_option("--batch-size", options->batch_size, "images per forward pass")->capture_default_str()->check(positive_number);

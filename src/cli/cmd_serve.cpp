@@ -59,7 +59,7 @@ void add_serve_command(CLI::App& app) {
   auto options = std::make_shared<ServeOptions>();
   auto threads = std::make_shared<int>(0);
   CLI::App* command = app.add_subcommand("serve", "HTTP service and web page: classify photos, find similar gallery images");
-  command->add_option("--model", options->model, "checkpoint (best.ckpt of a run)")->required();
+  command->add_option("--model", options->model, "checkpoint, or a run folder (its best.ckpt)")->required();
   command->add_option("--host", options->host, "address to listen on (0.0.0.0: every interface; there is no authentication)")
       ->capture_default_str();
   command->add_option("--port", options->port, "port (0: any free one; the first line on stdout names it)")
