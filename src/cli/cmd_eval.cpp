@@ -92,13 +92,10 @@ void print_table(const ClassificationReport& report, const std::vector<std::stri
   std::cout << fmt::format("{:<16} {:>7} {:>8} {:>9} {:>6}   confusion (predicted ->)\n", "class", "images", "accuracy",
                            "precision", "F1");
   for (size_t c = 0; c < names.size(); ++c) {
-    const bool has_images = report.per_class_samples[c] > 0;
-    const auto percent_or_dash = [has_images](double value) {
-      return has_images ? fmt::format("{:.1f}%", 100 * value) : std::string("-");
-    };
-    std::cout << fmt::format("{:<16} {:>7} {:>8} {:>8.1f}% {:>6}  ", names[c], report.per_class_samples[c],
-                             percent_or_dash(report.per_class_accuracy[c]), 100 * report.per_class_precision[c],
-                             percent_or_dash(report.per_class_f1[c]));
+    const int64_t images = report.per_class_samples[c];
+    std::cout << fmt::format("{:<16} {:>7} {:>8} {:>8.1f}% {:>6}  ", names[c], images,
+                             percent_or_dash(report.per_class_accuracy[c], images),
+                             100 * report.per_class_precision[c], percent_or_dash(report.per_class_f1[c], images));
     for (int64_t count : report.confusion[c]) std::cout << fmt::format(" {:>5}", count);
     std::cout << '\n';
   }

@@ -127,6 +127,10 @@ std::string per_class_chart(const ClassificationReport& report, const std::vecto
 
 }  // namespace
 
+std::string percent_or_dash(double fraction, int64_t class_images) {
+  return class_images > 0 ? fmt::format("{:.1f}%", 100 * fraction) : std::string("-");
+}
+
 std::string render_report_html(const std::string& title, const ClassificationReport& report,
                                const std::vector<std::string>& class_names, const std::string& metrics_csv) {
   auto columns = parse_metrics(metrics_csv);
@@ -150,13 +154,10 @@ std::string render_report_html(const std::string& title, const ClassificationRep
   html += per_class_chart(report, class_names);
   html += "</div><table><tr><th>class</th><th>images</th><th>accuracy</th><th>precision</th><th>F1</th></tr>";
   for (size_t c = 0; c < class_names.size(); ++c) {
-    const bool has_images = report.per_class_samples[c] > 0;
-    const auto percent_or_dash = [has_images](double value) {
-      return has_images ? fmt::format("{:.1f}%", 100 * value) : std::string("-");
-    };
+    const int64_t images = report.per_class_samples[c];
     html += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.1f}%</td><td>{}</td></tr>", escape(class_names[c]),
-                        report.per_class_samples[c], percent_or_dash(report.per_class_accuracy[c]),
-                        100 * report.per_class_precision[c], percent_or_dash(report.per_class_f1[c]));
+                        images, percent_or_dash(report.per_class_accuracy[c], images),
+                        100 * report.per_class_precision[c], percent_or_dash(report.per_class_f1[c], images));
   }
   return html + "</table></body></html>\n";
 }

@@ -1,6 +1,7 @@
 // report.html: training curves, confusion matrix and per-class accuracy as inline SVG in one file,
 // readable offline and at a glance.
 #pragma once
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -8,6 +9,9 @@
 #include "train/metrics.h"
 
 namespace trashcl {
+
+// A class's accuracy or F1 (a fraction) as "83.3%", or "-" for a class with no images, where neither is defined.
+std::string percent_or_dash(double fraction, int64_t class_images);
 
 // metrics_csv: the run's metrics.csv text (may be empty: no curves then).
 std::string render_report_html(const std::string& title, const ClassificationReport& report,

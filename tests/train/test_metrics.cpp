@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "train/metrics.h"
+#include "train/report.h"
 
 namespace trashcl {
 namespace {
@@ -59,6 +60,12 @@ TEST(EvalMetrics, MacroAveragesSkipClassesWithoutImages) {
   EXPECT_DOUBLE_EQ(report.macro_precision, (1.0 + 0.75) / 2);
   const double f1_0 = 2 * 1.0 * 0.75 / 1.75, f1_1 = 0.75;
   EXPECT_NEAR(report.macro_f1, (f1_0 + f1_1) / 2, 1e-12);
+}
+
+TEST(EvalMetrics, AClassWithoutImagesShowsADashNotZeroAccuracy) {
+  EXPECT_EQ(percent_or_dash(5.0 / 6.0, 6), "83.3%");
+  EXPECT_EQ(percent_or_dash(0, 4), "0.0%");  // images, none right: a real 0
+  EXPECT_EQ(percent_or_dash(0, 0), "-");     // no images: undefined
 }
 
 TEST(EvalMetrics, ManyMediumFewShotGroupsFollowTrainingCounts) {
