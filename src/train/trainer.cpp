@@ -10,6 +10,7 @@
 #include <fstream>
 #include <optional>
 
+#include "common/csv.h"
 #include "common/error.h"
 #include "data/dataset.h"
 #include "data/encode.h"
@@ -141,6 +142,37 @@ const char* kMetricsHeader =
     "epoch,step,loss,classification_loss,contrastive_loss,quantization_loss,lr,val_top1,val_macro_f1,img_per_s,"
     "data_wait_pct,epoch_seconds\n";
 
+// A resumed run redoes the steps after its checkpoint, so metrics.csv keeps only the rows up to that step: a row
+// written just before the process died, and before last.ckpt was saved, would otherwise list its epoch twice.
+// A row cut short by the process's end is dropped too; a missing metrics.csv starts again from its header.
+void keep_metrics_up_to_step(const fs::path& metrics, int64_t checkpoint_step) {
+  const std::string header = kMetricsHeader;
+  const auto columns = static_cast<size_t>(std::count(header.begin(), header.end(), ',') + 1);
+  std::ifstream in(metrics);
+  std::string kept = header, line;
+  int dropped = 0;
+  if (std::getline(in, line)) {  // the header
+    while (std::getline(in, line)) {
+      const std::vector<std::string> fields = parse_csv_line(line);
+      int64_t row_step = -1;
+      try {
+        if (fields.size() == columns) row_step = std::stoll(fields[1]);
+      } catch (const std::exception&) {  // not a number: the row is dropped
+      }
+      if (row_step >= 0 && row_step <= checkpoint_step) {
+        kept += line + "\n";
+      } else {
+        ++dropped;
+      }
+    }
+  }
+  if (dropped > 0) {
+    spdlog::info("{}: dropped {} row(s) cut short or past the checkpoint's step {}; the run redoes those steps",
+                 metrics.string(), dropped, checkpoint_step);
+  }
+  write_text_atomic(metrics, kept);
+}
+
 }  // namespace
 
 TrainSummary train(Config config, const fs::path& run_dir, bool resume) {
@@ -212,6 +244,7 @@ TrainSummary train(Config config, const fs::path& run_dir, bool resume) {
     meta.best_metric = stored.meta.best_metric;
     meta.best_epoch = stored.meta.best_epoch;
     spdlog::info("resuming {} at step {}", run_dir.string(), meta.step);
+    keep_metrics_up_to_step(metrics, meta.step);
     const std::vector<std::string> changes = changed_settings(stored.saved_config, config);
     if (!changes.empty()) {
       spdlog::warn("resuming with settings changed from the run's: {}; from step {} the run follows the new ones "
@@ -299,7 +332,7 @@ TrainSummary train(Config config, const fs::path& run_dir, bool resume) {
       loss_sums += step_losses;
       const double elapsed = seconds_since(epoch_start);
       const auto& timing = loader.timing();
-      progress.update({loader.timing().batches, step_losses[0].item<double>(), lr, timing.images / std::max(elapsed, 1e-9),
+      progress.update({timing.batches, step_losses[0].item<double>(), lr, timing.images / std::max(elapsed, 1e-9),
                        (timing.wait_seconds + augment_seconds) / std::max(elapsed, 1e-9), seconds_left()});
       if ((config.max_steps > 0 && meta.step >= config.max_steps) || stop_signals.received() != 0) {
         stop = true;

@@ -121,6 +121,37 @@ TEST(TrainEndToEnd, ResumeWithAWeightAverageGivesTheSameAverageAsAStraightRun) {
   expect_resume_gives_the_straight_run(0.9);
 }
 
+// The rows of metrics.csv as (epoch, step) pairs.
+std::vector<std::pair<int, int64_t>> metrics_epochs_and_steps(const std::filesystem::path& metrics) {
+  std::stringstream rows(read_bytes(metrics));
+  std::string line;
+  std::getline(rows, line);  // the header
+  std::vector<std::pair<int, int64_t>> epochs_and_steps;
+  while (std::getline(rows, line)) {
+    epochs_and_steps.emplace_back(std::stoi(line), std::stoll(line.substr(line.find(',') + 1)));
+  }
+  return epochs_and_steps;
+}
+
+// A process that died after writing an epoch's row but before saving last.ckpt (here: a row appended by hand, and
+// one cut short) leaves rows past the checkpoint; the resumed run drops them and lists each epoch once.
+TEST(TrainEndToEnd, ResumeDropsMetricsRowsPastTheCheckpointsStep) {
+  TempDir dir;
+  Config config = two_step_epochs(dir, 2);
+  Config first_epoch = config;
+  first_epoch.max_steps = 2;
+  train(first_epoch, dir / "run", false);
+  const std::string saved = read_bytes(dir / "run/metrics.csv");
+  testing::write_bytes(dir / "run/metrics.csv", saved + "2,4,99.123456,99.123456,0,0,0.1,0.5,0.5,10.0,1.0,1.0\n3,6,99.1");
+
+  train(config, dir / "run", true);
+  const std::vector<std::pair<int, int64_t>> expected = {{1, 2}, {2, 4}};
+  EXPECT_EQ(metrics_epochs_and_steps(dir / "run/metrics.csv"), expected);
+  const std::string metrics = read_bytes(dir / "run/metrics.csv");
+  EXPECT_EQ(metrics.find("99.1"), std::string::npos) << metrics;
+  EXPECT_EQ(metrics.rfind(saved, 0), 0u) << "the rows up to the checkpoint stay as they were:\n" << metrics;
+}
+
 TEST(TrainEndToEnd, TheWeightAverageLeavesTrainingAloneAndIsWhatPredictionLoads) {
   TempDir dir;
   Config config = two_step_epochs(dir, 2);
