@@ -168,24 +168,46 @@ std::vector<uint8_t> encode_jpeg(const Image& image, int quality) {
   return std::vector<uint8_t>(session->buffer, session->buffer + session->size);
 }
 
-void write_file_atomic(const std::filesystem::path& path, const std::vector<uint8_t>& bytes) {
+void sync_to_disk(const std::filesystem::path& path) {
+  const int descriptor = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  int failure = descriptor < 0 ? errno : 0;
+  if (descriptor >= 0) {
+    if (::fsync(descriptor) != 0) failure = errno;
+    ::close(descriptor);
+  }
+  if (failure != 0) throw UserError("cannot flush " + path.string() + " to the disk: " + errno_text(failure));
+}
+
+void write_file_atomic(const std::filesystem::path& path, const std::vector<uint8_t>& bytes, Durability durability) {
   // The pid keeps two processes writing the same file from sharing a temporary; rename replaces the
-  // target in one step, so readers see the old file or the new one, never a mix.
+  // target in one step, so readers see the old file or the new one, never a mix. Without the flush before it, a
+  // power cut soon after the rename can leave the new name on an empty file.
   std::filesystem::path temporary = path;
   temporary += ".tmp-" + std::to_string(::getpid());
-  if (const int failure = write_new_file(temporary.string(), bytes); failure != 0) {
+  auto remove_temporary = [&] {
     std::error_code ignored;
     std::filesystem::remove(temporary, ignored);
+  };
+  if (const int failure = write_new_file(temporary.string(), bytes); failure != 0) {
+    remove_temporary();
     throw UserError("cannot write " + path.string() + ": " + errno_text(failure) +
                     " (check that the folder exists, is writable and has free space)");
+  }
+  if (durability == Durability::kPowerLoss) {
+    try {
+      sync_to_disk(temporary);
+    } catch (const UserError&) {
+      remove_temporary();
+      throw;
+    }
   }
   std::error_code error;
   std::filesystem::rename(temporary, path, error);
   if (error) {
-    std::error_code ignored;
-    std::filesystem::remove(temporary, ignored);
+    remove_temporary();
     throw UserError("cannot write " + path.string() + ": " + error.message());
   }
+  if (durability == Durability::kPowerLoss) sync_to_disk(std::filesystem::absolute(path).parent_path());
 }
 
 void write_png(const std::filesystem::path& path, const Image& image) { write_file_atomic(path, encode_png(image)); }

@@ -121,7 +121,7 @@ void HashIndex::save(const std::filesystem::path& file) const {
     out.string(item.label);
   }
   out.u64(fnv1a(out.bytes().data(), out.bytes().size()));
-  write_file_atomic(file, out.bytes());
+  write_file_atomic(file, out.bytes(), Durability::kPowerLoss);
 }
 
 HashIndex HashIndex::load(const std::filesystem::path& file) {

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "common/error.h"
+#include "data/encode.h"
 #include "train/options.h"
 
 namespace trashcl {
@@ -128,13 +129,18 @@ void save_checkpoint(const std::filesystem::path& path, ContrastiveClassifier& m
   archive.write("best_epoch", torch::IValue(meta.best_epoch));
   if (meta.cpu_rng_state.defined()) archive.write("cpu_rng_state", meta.cpu_rng_state);
 
-  // Temporary file in the same folder, then rename: readers see the old file or the new one, never half.
+  // Temporary file in the same folder, flushed to the disk, then renamed: readers, a killed process and a power cut
+  // all leave the old checkpoint or the new one, never half of one.
   const auto temporary = path.string() + fmt::format(".tmp-{}", ::getpid());
   try {
     archive.save_to(temporary);
+    sync_to_disk(temporary);
   } catch (const c10::Error& error) {
     std::filesystem::remove(temporary);
     throw UserError(fmt::format("{}: cannot write the checkpoint: {}", path.string(), error.what_without_backtrace()));
+  } catch (const UserError&) {
+    std::filesystem::remove(temporary);
+    throw;
   }
   std::error_code error;
   std::filesystem::rename(temporary, path, error);
@@ -142,6 +148,7 @@ void save_checkpoint(const std::filesystem::path& path, ContrastiveClassifier& m
     std::filesystem::remove(temporary);
     throw UserError(fmt::format("{}: cannot write the checkpoint: {}", path.string(), error.message()));
   }
+  sync_to_disk(std::filesystem::absolute(path).parent_path());
 }
 
 std::filesystem::path checkpoint_file(const std::filesystem::path& path) {

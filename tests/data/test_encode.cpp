@@ -88,6 +88,24 @@ TEST(EncodeWriteFile, ReplacesTheFileAndLeavesNoTemporary) {
   EXPECT_THAT(folder_listing(dir.path()), ::testing::UnorderedElementsAre("preview.png", "photo.jpg"));
 }
 
+// Flushed to the disk (what a power cut would test cannot be shown here; the write and the clean-up can).
+TEST(EncodeWriteFile, APowerLossProofWriteReplacesTheFileAndLeavesNoTemporary) {
+  testing::TempDir dir;
+  const auto path = dir / "index.bin";
+  testing::write_bytes(path, "old contents");
+  write_file_atomic(path, {4, 5, 6, 7}, Durability::kPowerLoss);
+  EXPECT_EQ(testing::read_bytes(path), std::string("\x04\x05\x06\x07"));
+  EXPECT_THAT(folder_listing(dir.path()), ::testing::UnorderedElementsAre("index.bin"));
+  EXPECT_NO_THROW(sync_to_disk(dir.path()));
+  try {
+    sync_to_disk(dir / "missing.ckpt");
+    FAIL() << "flushing a missing file succeeded";
+  } catch (const UserError& error) {
+    EXPECT_THAT(error.what(), HasSubstr((dir / "missing.ckpt").string()));
+    EXPECT_THAT(error.what(), HasSubstr("No such file or directory"));
+  }
+}
+
 TEST(EncodeWriteFile, FailureNamesThePathAndCleansUp) {
   testing::TempDir dir;
   const auto missing_folder = dir / "no-such-folder" / "out.png";
