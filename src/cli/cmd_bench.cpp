@@ -83,7 +83,7 @@ nlohmann::json bench_augment(const BenchOptions& options) {
   const Config& config = options.config;
   const LoadedDataset data = load_dataset(bench_dataset(config), load_options(config));
   const AugmentConfig augment = augment_config(config);
-  const torch::Device device(config.device);
+  const torch::Device device = chosen_device(config.device);
   nlohmann::json result{{"image_size", config.image_size}, {"batch_size", config.batch_size}};
   for (auto [kind, name] : {std::pair{ViewKind::anchor, "anchor"}, {ViewKind::positive, "positive"}, {ViewKind::eval, "eval"}}) {
     int64_t images = 0;
@@ -126,7 +126,7 @@ nlohmann::json bench_loader(const BenchOptions& options) {
   loader_options.seed = config.seed;
   BatchLoader loader(data.cache, labels, static_cast<int>(data.dataset.class_names.size()), loader_options);
   const AugmentConfig augment = augment_config(config);
-  const torch::Device device(config.device);
+  const torch::Device device = chosen_device(config.device);
   int64_t images = 0, step = 0, epoch = 0;
   Clock::time_point start;
   loader.start_epoch(epoch);
@@ -149,7 +149,7 @@ nlohmann::json bench_loader(const BenchOptions& options) {
 
 nlohmann::json bench_train(const BenchOptions& options) {
   const Config& config = options.config;
-  const torch::Device device(config.device);
+  const torch::Device device = chosen_device(config.device);
   const std::string precision = resolve_precision(config.precision, device.is_cuda());
   const AugmentConfig augment = augment_config(config);
   std::shared_ptr<ImageCache> cache;
@@ -283,7 +283,7 @@ LoadedModel model_from_flags(const Config& config, const std::vector<std::string
 
 nlohmann::json bench_predict(const BenchOptions& options) {
   const Config& config = options.config;
-  const torch::Device device(config.device);
+  const torch::Device device = chosen_device(config.device);
   if (device.is_cuda()) {
     if (!torch::cuda::is_available()) throw UserError("bench predict --device cuda: no CUDA device is available");
     at::globalContext().setBenchmarkCuDNN(true);  // fixed input sizes, as peer.py does on CUDA

@@ -51,7 +51,7 @@ nlohmann::json bad_files_json(const std::vector<BadFile>& bad_files) {
 void run_build(const BuildOptions& options, bool subset_given) {
   if (subset_given && options.split.empty()) throw UserError("--subset needs --split (the manifest it selects from)");
   set_compute_threads(options.threads);
-  Predictor predictor(options.model, torch::Device(options.device));
+  Predictor predictor(options.model, chosen_device(options.device));
   require_hash(predictor, options.model);
   const Dataset dataset = options.split.empty()
                               ? list_image_folder(options.data)
@@ -130,7 +130,7 @@ void run_eval(const RetrievalOptions& options) {
                                 "different splits (e.g. --query test --gallery train)", options.query));
   }
   set_compute_threads(options.threads);
-  Predictor predictor(options.model, torch::Device(options.device));
+  Predictor predictor(options.model, chosen_device(options.device));
   require_hash(predictor, options.model);
   const std::vector<SplitEntry> manifest = read_split_csv(options.split);
   int64_t skipped = 0;

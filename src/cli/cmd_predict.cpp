@@ -49,7 +49,7 @@ void print_csv_row(const nlohmann::json& record) {
 // Records are printed batch by batch, in input order, so a long folder shows results as it goes.
 void run_predict(const Options& options) {
   set_compute_threads(options.threads);
-  Predictor predictor(options.model, torch::Device(options.device), options.predictor);
+  Predictor predictor(options.model, chosen_device(options.device), options.predictor);
   const std::vector<ImageInput> inputs = expand_image_inputs(options.paths);
   if (options.format == "csv") std::cout << "path,class,prob,bin,hash,error\n";
   const auto batch_size = static_cast<size_t>(options.batch_size);

@@ -91,7 +91,7 @@ void print_table(const std::vector<nlohmann::json>& records) {
 void run_search(const Options& options) {
   set_compute_threads(options.threads);
   const HashIndex index = HashIndex::load(options.index);
-  Predictor predictor(options.model, torch::Device(options.device));
+  Predictor predictor(options.model, chosen_device(options.device));
   check_compatible(predictor, index, options);
   const std::vector<nlohmann::json> records = search_all(predictor, index, options);
   if (options.json) {
