@@ -90,7 +90,6 @@ void BatchLoader::start_epoch(int64_t epoch, int64_t first_batch) {
     stopping_ = false;
   }
   for (int t = 0; t < std::max(1, options_.threads); ++t) workers_.emplace_back([this] { worker_loop(); });
-  last_return_.reset();
 }
 
 void BatchLoader::stop_workers() {
@@ -141,12 +140,19 @@ RawBatch BatchLoader::build_batch(int64_t batch_number) {
       images.push_back(cache_->get(static_cast<size_t>(index)));
       batch.indices.push_back(index);
     } catch (const BadImageError& error) {
-      spdlog::warn("skipping {} in this batch: {}", error.path(), error.reason());
+      spdlog::warn("replacing {} in this batch by another of its images: {}", error.path(), error.reason());
     }
   }
   if (images.empty()) {
     throw UserError(fmt::format("batch {} of epoch {}: none of its images could be read (were the files removed?)",
                                 batch_number, epoch_));
+  }
+  // Batch norm and the queue want full batches: the readable images fill the places of the unreadable ones (each
+  // copy gets its own views, seeded by its place).
+  const size_t readable = images.size();
+  for (size_t copy = 0; images.size() < end - begin; ++copy) {
+    images.push_back(images[copy % readable]);
+    batch.indices.push_back(batch.indices[copy % readable]);
   }
   std::vector<const Image*> pointers;
   std::vector<int64_t> labels;
@@ -164,16 +170,12 @@ RawBatch BatchLoader::build_batch(int64_t batch_number) {
 
 std::optional<RawBatch> BatchLoader::next() {
   const auto now = std::chrono::steady_clock::now();
-  if (last_return_) timing_.compute_seconds += std::chrono::duration<double>(now - *last_return_).count();
 
   BuiltBatch built;
   {
     std::unique_lock<std::mutex> lock(mutex_);
     if (epoch_ < 0) throw std::logic_error("BatchLoader::next() before start_epoch()");
-    if (next_to_deliver_ >= batches_in_epoch_) {
-      last_return_.reset();
-      return std::nullopt;
-    }
+    if (next_to_deliver_ >= batches_in_epoch_) return std::nullopt;
     changed_.wait(lock, [&] { return ready_.count(next_to_deliver_) > 0; });
     auto node = ready_.extract(next_to_deliver_++);
     built = std::move(node.mapped());
@@ -181,11 +183,8 @@ std::optional<RawBatch> BatchLoader::next() {
   changed_.notify_all();
   if (built.error) std::rethrow_exception(built.error);
 
-  const auto done = std::chrono::steady_clock::now();
-  timing_.wait_seconds += std::chrono::duration<double>(done - now).count();
-  timing_.batches += 1;
+  timing_.wait_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - now).count();
   timing_.images += built.batch.labels.size(0);
-  last_return_ = done;
   return std::move(built.batch);
 }
 

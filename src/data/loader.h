@@ -53,13 +53,10 @@ TwoViewBatch make_two_views(const RawBatch& batch, const AugmentConfig& config, 
 // The same views stored channels-last (NHWC), for a model whose weights are (to_channels_last, Config::channels_last).
 TwoViewBatch in_channels_last(TwoViewBatch views);
 
-// Where the consumer's time went: waiting in next() for data versus everything between two next() calls.
+// Since the last reset_timing(): the consumer's time spent waiting in next() for data, and the images delivered.
 struct LoaderTiming {
   double wait_seconds = 0;
-  double compute_seconds = 0;
-  int64_t batches = 0;
   int64_t images = 0;
-  double wait_share() const { return wait_seconds + compute_seconds > 0 ? wait_seconds / (wait_seconds + compute_seconds) : 0; }
 };
 
 class BatchLoader {
@@ -110,7 +107,6 @@ class BatchLoader {
   std::vector<std::thread> workers_;
 
   LoaderTiming timing_;
-  std::optional<std::chrono::steady_clock::time_point> last_return_;
 };
 
 }  // namespace trashcl

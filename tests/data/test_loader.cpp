@@ -126,7 +126,8 @@ TEST(Loader, DropLastAndClassBalancedSampling) {
   EXPECT_GT(per_class[0], 150);
 }
 
-TEST(Loader, AFileRemovedAfterLoadingIsSkippedNotFatal) {
+// The batch keeps its size: a readable image of it takes the removed one's place, with views of its own.
+TEST(Loader, AFileRemovedAfterLoadingIsReplacedNotFatal) {
   TempDir dir;
   LoadOptions no_cache;
   no_cache.cache_bytes = 0;  // every access decodes, so the removal is noticed
@@ -139,7 +140,10 @@ TEST(Loader, AFileRemovedAfterLoadingIsSkippedNotFatal) {
   loader.start_epoch(0);
   auto batch = loader.next();
   ASSERT_TRUE(batch.has_value());
-  EXPECT_EQ(batch->indices, (std::vector<int64_t>{0, 1, 3, 4, 5}));
+  EXPECT_EQ(batch->indices, (std::vector<int64_t>{0, 1, 3, 4, 5, 0}));
+  EXPECT_EQ(batch->images.pixels.size(0), 6);
+  EXPECT_TRUE(torch::equal(batch->labels, torch::tensor({0, 0, 1, 1, 1, 0}, torch::kInt64)));
+  EXPECT_NE(batch->sample_seeds[5], batch->sample_seeds[0]) << "the copy gets views of its own";
 }
 
 TEST(ImageCache, MemoryBoundIsRespectedAndMissesStillDecode) {
