@@ -10,6 +10,7 @@
 #include "data/dataset.h"
 #include "data/encode.h"
 #include "data/image_cache.h"
+#include "train/options.h"
 
 namespace trashcl {
 namespace {
@@ -38,7 +39,12 @@ void run_augment_preview(Config config, const std::string& out, int count) {
   dataset.samples = chosen;
 
   LoadOptions load = load_options(config);
+  load.require_every_class = false;  // --n may be below the number of classes: the preview shows what it picked
   const LoadedDataset loaded = load_dataset(dataset, load);
+  if (loaded.dataset.samples.empty()) {
+    throw UserError(fmt::format("{}: none of the {} images picked could be read (see the warnings above)", config.data,
+                                dataset.samples.size()));
+  }
   std::vector<std::shared_ptr<const Image>> images;
   std::vector<const Image*> pointers;
   for (size_t i = 0; i < loaded.dataset.samples.size(); ++i) {
@@ -47,7 +53,7 @@ void run_augment_preview(Config config, const std::string& out, int count) {
   }
   const ImageBatch batch = pack_images(pointers);
   const AugmentConfig augment = augment_config(config);
-  const torch::Device device(config.device);
+  const torch::Device device = chosen_device(config.device);
 
   const int rows = static_cast<int>(pointers.size()), columns = 1 + 2 * kViewsPerKind, side = config.image_size;
   Image canvas((side + kGap) * columns + kGap, (side + kGap) * rows + kGap);

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <iostream>
-#include <sstream>
 
 #include "common/error.h"
 
@@ -20,7 +19,7 @@ std::string flag_name(const std::string& key) {
 }  // namespace
 
 ConfigBinding::ConfigBinding(CLI::App& command, Config& config, const std::vector<std::string>& sections)
-    : command_(command), config_(config), sections_(sections) {
+    : config_(config) {
   command.add_option("--config", config_file_, "TOML file with config keys; flags override it")
       ->check(CLI::ExistingFile);
   command.add_flag("--print-config", print_config_, "print the effective config as TOML and stop");
@@ -89,8 +88,7 @@ void validate_config(const Config& config) {
                       config.model_ema));
   require(config.precision == "fp32" || config.precision == "bf16" || config.precision == "auto",
           fmt::format("--precision '{}': use fp32, bf16 or auto", config.precision));
-  require(config.device == "cpu" || config.device == "cuda" || config.device.rfind("cuda:", 0) == 0,
-          fmt::format("--device '{}': use cpu or cuda", config.device));
+  require(is_device_name(config.device), fmt::format("--device '{}': use cpu, cuda or cuda:N", config.device));
 }
 
 }  // namespace trashcl

@@ -6,7 +6,6 @@
 #include <vector>
 
 #include "common/config.h"
-#include "train/options.h"
 
 namespace trashcl {
 
@@ -26,9 +25,7 @@ class ConfigBinding {
   bool printed() const { return printed_; }
 
  private:
-  CLI::App& command_;
   Config& config_;
-  std::vector<std::string> sections_;
   std::string config_file_;
   bool print_config_ = false;
   bool printed_ = false;

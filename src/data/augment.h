@@ -53,7 +53,7 @@ struct ViewGeometry {
   std::array<double, 6> affine{};  // output normalised coords -> source pixel coords (row-major 2x3)
 };
 
-// The geometry a view would use for an image of the given size (exposed for tests and previews).
+// The geometry a view would use for an image of the given size (exposed for tests).
 ViewGeometry sample_geometry(ViewKind kind, uint64_t sample_seed, int height, int width, const AugmentConfig& config);
 
 // Builds a view of every image in the batch on `device`.

@@ -15,7 +15,7 @@ struct Sample {
 struct Dataset {
   std::filesystem::path root;
   std::vector<std::string> class_names;  // sorted, so class indices are stable across machines and runs
-  std::vector<Sample> samples;           // sorted by class, then by file name
+  std::vector<Sample> samples;           // list_image_folder: by class, then file name; from a split: its order
 
   std::filesystem::path file(const Sample& sample) const { return root / sample.path; }
   std::vector<int64_t> class_counts() const;  // [N]

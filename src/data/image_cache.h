@@ -4,7 +4,6 @@
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
-#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -40,7 +39,6 @@ class ImageCache {
   size_t size() const { return files_.size(); }
   const std::filesystem::path& file(size_t index) const { return files_[index]; }
   int64_t bytes_held() const { return bytes_held_.load(); }
-  int64_t max_bytes() const { return max_bytes_; }
   size_t images_held() const;
 
  private:

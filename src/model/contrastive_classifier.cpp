@@ -1,6 +1,5 @@
 #include "model/contrastive_classifier.h"
 
-#include <cmath>
 #include <string>
 
 #include "common/error.h"
@@ -49,10 +48,6 @@ torch::Tensor ContrastiveClassifierImpl::hash_code(const torch::Tensor& images) 
     throw UserError("hash codes need features = hash; this model was built with features = " + options_.features);
   }
   return encoder_->forward(images).features;  // [B,L]
-}
-
-void ContrastiveClassifierImpl::momentum_update() {
-  if (has_momentum()) momentum_->update(encoder_);
 }
 
 void ContrastiveClassifierImpl::set_step(int64_t step, int64_t total_steps) {

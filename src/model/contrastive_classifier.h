@@ -42,8 +42,6 @@ class ContrastiveClassifierImpl : public torch::nn::Module {
   // once per optimizer step, in train mode. positive may be undefined when loss = ce.
   LossTerms training_loss(const torch::Tensor& anchor, const torch::Tensor& positive, const torch::Tensor& labels);
 
-  // theta_k <- m theta_k + (1 - m) theta_q (no-op without the momentum encoder).
-  void momentum_update();
   // Sets the hash sharpness to hash_beta(step) at the options' hash_beta_rate in both encoders and the
   // contrastive part's weight to contrastive_weight(step of total_steps); call at every step.
   void set_step(int64_t step, int64_t total_steps);

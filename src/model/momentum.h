@@ -41,7 +41,6 @@ class MomentumContrastImpl : public torch::nn::Module {
   const torch::Tensor& queue() const { return queue_; }                 // [Q,d]
   const torch::Tensor& queue_labels() const { return queue_labels_; }   // [Q] int64, -1 = empty slot
   int64_t pointer() const { return queue_pointer_.item<int64_t>(); }
-  int64_t queue_size() const { return queue_.size(0); }
   double momentum() const { return momentum_; }
   int64_t groups() const { return groups_; }
   void set_momentum(double momentum);

@@ -3,7 +3,7 @@
 // them and hands each request its own result through a promise.
 //
 // The wait is cut short when no other image is on its way: HTTP workers announce an upload when it starts
-// (expect_image), so a lone request goes at once, and requests that arrive together still share a pass.
+// (an Upcoming), so a lone request goes at once, and requests that arrive together still share a pass.
 //
 // Why one thread: a forward pass over 8 images costs far less than 8 passes over one (the convolutions and the
 // decoder's matrix products use the cores better), and LibTorch's intra-op threads already use every core, so

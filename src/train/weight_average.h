@@ -25,7 +25,6 @@ class WeightAverage {
 
   // The averaged model: the trained model's modules without the momentum branch, in eval mode.
   ContrastiveClassifier& model() { return average_; }
-  double decay() const { return decay_; }
   // d at step t: min(decay, (1 + t) / (10 + t)).
   static double decay_at(double decay, int64_t step);
 

@@ -41,6 +41,11 @@ TEST(CliData, SynthSplitStatsAndPreviewWorkTogether) {
   const Image grid = decode_image_file(preview);
   EXPECT_EQ(grid.height, 3 * (48 + 4) + 4);
   EXPECT_EQ(grid.width, 5 * (48 + 4) + 4);
+  // Fewer rows than classes: the preview shows the images it picked.
+  auto one = run_trashcl("augment-preview --data " + data + " --out " + shell_quote(preview.string()) +
+                         " --n 1 --image-size 48");
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  EXPECT_EQ(decode_image_file(preview).height, 48 + 4 + 4);
 }
 
 // ROOT: the synthetic classes bottle and box, PER_CLASS small images each.
