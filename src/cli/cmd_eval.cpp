@@ -103,7 +103,7 @@ void print_table(const ClassificationReport& report, const std::vector<std::stri
 
 void run_eval(const Options& options) {
   set_compute_threads(options.threads);
-  const torch::Device device(options.device);
+  const torch::Device device = chosen_device(options.device);
   LoadedModel loaded = load_checkpoint(options.model, device, options.load);
   Dataset dataset = options.split.empty()
                         ? list_image_folder(options.data)
@@ -113,12 +113,16 @@ void run_eval(const Options& options) {
   load.warn = !options.json;
   load.require_every_class = false;  // a class without images is left out of the macro averages
   const LoadedDataset data = load_dataset(dataset, load);
+  const std::string what = options.split.empty() ? options.data : fmt::format("{} ({})", options.split, options.subset);
+  if (data.dataset.samples.empty()) {
+    throw UserError(fmt::format("{}: none of its {} images could be read (see the warnings above); nothing to evaluate",
+                                what, dataset.samples.size()));
+  }
   EvalOptions eval;
-  eval.augment = augment_config(loaded.config);
+  eval.augment = inference_augment(loaded);
   eval.device = device;
   eval.flip_test = loaded.config.flip_test;
   const ClassificationReport report = evaluate(loaded.model, data, eval, loaded.meta.train_class_counts);
-  const std::string what = options.split.empty() ? options.data : fmt::format("{} ({})", options.split, options.subset);
 
   // report.html beside the checkpoint, with the run's training curves when its metrics.csv is there.
   const auto run_dir = checkpoint_file(options.model).parent_path();

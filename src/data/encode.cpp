@@ -8,8 +8,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <csetjmp>
-#include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -178,36 +178,36 @@ void sync_to_disk(const std::filesystem::path& path) {
   if (failure != 0) throw UserError("cannot flush " + path.string() + " to the disk: " + errno_text(failure));
 }
 
-void write_file_atomic(const std::filesystem::path& path, const std::vector<uint8_t>& bytes, Durability durability) {
+void replace_file_atomic(const std::filesystem::path& path,
+                         const std::function<void(const std::filesystem::path& temporary)>& write_temporary,
+                         Durability durability) {
   // The pid keeps two processes writing the same file from sharing a temporary; rename replaces the
   // target in one step, so readers see the old file or the new one, never a mix. Without the flush before it, a
   // power cut soon after the rename can leave the new name on an empty file.
   std::filesystem::path temporary = path;
   temporary += ".tmp-" + std::to_string(::getpid());
-  auto remove_temporary = [&] {
+  try {
+    write_temporary(temporary);
+    if (durability == Durability::kPowerLoss) sync_to_disk(temporary);
+    std::error_code error;
+    std::filesystem::rename(temporary, path, error);
+    if (error) throw UserError("cannot write " + path.string() + ": " + error.message());
+  } catch (...) {
     std::error_code ignored;
     std::filesystem::remove(temporary, ignored);
-  };
-  if (const int failure = write_new_file(temporary.string(), bytes); failure != 0) {
-    remove_temporary();
-    throw UserError("cannot write " + path.string() + ": " + errno_text(failure) +
-                    " (check that the folder exists, is writable and has free space)");
-  }
-  if (durability == Durability::kPowerLoss) {
-    try {
-      sync_to_disk(temporary);
-    } catch (const UserError&) {
-      remove_temporary();
-      throw;
-    }
-  }
-  std::error_code error;
-  std::filesystem::rename(temporary, path, error);
-  if (error) {
-    remove_temporary();
-    throw UserError("cannot write " + path.string() + ": " + error.message());
+    throw;
   }
   if (durability == Durability::kPowerLoss) sync_to_disk(std::filesystem::absolute(path).parent_path());
+}
+
+void write_file_atomic(const std::filesystem::path& path, const std::vector<uint8_t>& bytes, Durability durability) {
+  auto write_bytes = [&](const std::filesystem::path& temporary) {
+    if (const int failure = write_new_file(temporary.string(), bytes); failure != 0) {
+      throw UserError("cannot write " + path.string() + ": " + errno_text(failure) +
+                      " (check that the folder exists, is writable and has free space)");
+    }
+  };
+  replace_file_atomic(path, write_bytes, durability);
 }
 
 void write_png(const std::filesystem::path& path, const Image& image) { write_file_atomic(path, encode_png(image)); }

@@ -2,6 +2,7 @@
 #pragma once
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <vector>
 
 #include "data/image.h"
@@ -17,7 +18,14 @@ enum class Durability {
   kPowerLoss,     // also flushed to the disk (the file before the rename, the folder after): so does a power cut
 };
 
-// Writes through a temporary file beside `path`; throws UserError naming the path on failure.
+// Writes `path` through a temporary file beside it: `write_temporary` fills the temporary, which is then (with
+// kPowerLoss: flushed and) renamed over `path`. Whatever fails, no temporary is left; what `write_temporary`
+// throws passes through, and a failed rename or flush throws UserError naming the path.
+void replace_file_atomic(const std::filesystem::path& path,
+                         const std::function<void(const std::filesystem::path& temporary)>& write_temporary,
+                         Durability durability);
+
+// `bytes` as the whole of `path`, through replace_file_atomic; throws UserError naming the path on failure.
 void write_file_atomic(const std::filesystem::path& path, const std::vector<uint8_t>& bytes,
                        Durability durability = Durability::kProcessCrash);
 

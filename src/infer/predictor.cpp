@@ -28,7 +28,7 @@ Predictor::Predictor(LoadedModel loaded, torch::Device device, const PredictorOp
 }
 
 void Predictor::prepare(const torch::Device& device, const PredictorOptions& options) {
-  eval_.augment = augment_config(loaded_.config);
+  eval_.augment = inference_augment(loaded_);
   eval_.device = device;
   eval_.flip_test = options.flip_test.value_or(loaded_.config.flip_test);
   decode_.max_short_side = loaded_.config.effective_decode_short_side();

@@ -1,7 +1,6 @@
 #include "train/checkpoint.h"
 
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include "common/error.h"
 #include "data/encode.h"
@@ -129,26 +128,23 @@ void save_checkpoint(const std::filesystem::path& path, ContrastiveClassifier& m
   archive.write("best_epoch", torch::IValue(meta.best_epoch));
   if (meta.cpu_rng_state.defined()) archive.write("cpu_rng_state", meta.cpu_rng_state);
 
-  // Temporary file in the same folder, flushed to the disk, then renamed: readers, a killed process and a power cut
-  // all leave the old checkpoint or the new one, never half of one.
-  const auto temporary = path.string() + fmt::format(".tmp-{}", ::getpid());
-  try {
-    archive.save_to(temporary);
-    sync_to_disk(temporary);
-  } catch (const c10::Error& error) {
-    std::filesystem::remove(temporary);
-    throw UserError(fmt::format("{}: cannot write the checkpoint: {}", path.string(), error.what_without_backtrace()));
-  } catch (const UserError&) {
-    std::filesystem::remove(temporary);
-    throw;
-  }
-  std::error_code error;
-  std::filesystem::rename(temporary, path, error);
-  if (error) {
-    std::filesystem::remove(temporary);
-    throw UserError(fmt::format("{}: cannot write the checkpoint: {}", path.string(), error.message()));
-  }
-  sync_to_disk(std::filesystem::absolute(path).parent_path());
+  // Flushed to the disk before and after the rename: readers, a killed process and a power cut all leave the old
+  // checkpoint or the new one, never half of one.
+  auto save_archive = [&](const std::filesystem::path& temporary) {
+    try {
+      archive.save_to(temporary.string());
+    } catch (const c10::Error& error) {
+      throw UserError(fmt::format("{}: cannot write the checkpoint: {}", path.string(), error.what_without_backtrace()));
+    }
+  };
+  replace_file_atomic(path, save_archive, Durability::kPowerLoss);
+}
+
+AugmentConfig inference_augment(const LoadedModel& loaded) {
+  AugmentConfig augment = augment_config(loaded.config);
+  augment.mean = loaded.meta.mean;
+  augment.std = loaded.meta.std;
+  return augment;
 }
 
 std::filesystem::path checkpoint_file(const std::filesystem::path& path) {

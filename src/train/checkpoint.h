@@ -3,7 +3,8 @@
 // One LibTorch archive holding: the model's parameters and buffers (query encoder, head, key encoder, queue,
 // queue labels and pointer - all registered on the module), the optimizer state, the metadata below, and,
 // when the run keeps one (model_ema > 0), the weight average that prediction uses (train/weight_average.h).
-// Written to a temporary file and renamed, so a crash mid-write leaves the previous checkpoint intact.
+// Written to a temporary file, flushed to the disk and renamed, so a crash or a power cut mid-write leaves the
+// previous checkpoint intact.
 #pragma once
 #include <torch/torch.h>
 
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "common/config.h"
+#include "data/augment.h"
 #include "model/contrastive_classifier.h"
 
 namespace trashcl {
@@ -69,6 +71,9 @@ std::filesystem::path checkpoint_file(const std::filesystem::path& path);
 // foreign or newer-format checkpoint.
 LoadedModel load_checkpoint(const std::filesystem::path& path, const torch::Device& device,
                             const LoadOverrides& overrides = {}, StoredWeights weights = StoredWeights::kPredict);
+
+// The eval transform of a loaded model: its config's input size with the normalisation it was trained with.
+AugmentConfig inference_augment(const LoadedModel& loaded);
 
 // What --resume takes from a checkpoint besides the optimizer state.
 struct ResumeState {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "common/error.h"
 #include "train/precision.h"
 
 namespace trashcl {
@@ -42,10 +43,11 @@ torch::Tensor dataset_logits(ContrastiveClassifier& model, ImageCache& images, c
 
 ClassificationReport evaluate(ContrastiveClassifier& model, const LoadedDataset& data, const EvalOptions& options,
                               const std::vector<int64_t>& train_class_counts) {
+  if (data.dataset.samples.empty()) throw UserError("evaluate: no image to evaluate (none given, or none readable)");
   const torch::Tensor logits = dataset_logits(model, *data.cache, options);  // [M,N]
   const int64_t num_classes = logits.size(1);
   const torch::Tensor predicted = logits.argmax(1);                         // [M]
-  const torch::Tensor top5 = std::get<1>(logits.topk(std::min<int64_t>(5, num_classes), 1));  // [M,5]
+  const torch::Tensor top5 = std::get<1>(logits.topk(std::min<int64_t>(5, num_classes), 1));  // [M,min(5,N)]
   ConfusionMatrix matrix(static_cast<int>(num_classes));
   for (size_t i = 0; i < data.dataset.samples.size(); ++i) {
     const int truth = data.dataset.samples[i].label;

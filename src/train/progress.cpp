@@ -22,10 +22,11 @@ std::string format_duration(double seconds) {
   return fmt::format("{}h {:02}m", minutes / 60, minutes % 60);
 }
 
-Progress::Progress(int64_t epoch, int64_t epochs, int64_t steps_in_epoch)
+Progress::Progress(int64_t epoch, int64_t epochs, int64_t steps_in_epoch, int64_t first_step_in_epoch)
     : epoch_(epoch),
       epochs_(epochs),
       steps_(steps_in_epoch),
+      first_step_(first_step_in_epoch),
       terminal_(::isatty(STDOUT_FILENO) != 0),
       start_(std::chrono::steady_clock::now()),
       last_line_(start_) {}
@@ -33,7 +34,7 @@ Progress::Progress(int64_t epoch, int64_t epochs, int64_t steps_in_epoch)
 void Progress::update(const StepStats& stats) {
   const auto now = std::chrono::steady_clock::now();
   const double elapsed = std::chrono::duration<double>(now - start_).count();
-  const double eta = stats.step_in_epoch > 0 ? elapsed / stats.step_in_epoch * (steps_ - stats.step_in_epoch) : 0;
+  const double eta = std::max(0.0, run_seconds_left(elapsed, stats.step_in_epoch - first_step_, steps_ - stats.step_in_epoch));
   std::string numbers = fmt::format("loss {:.4f}  lr {:.4g}  {:.1f} img/s  data {:.0f}%  eta {}", stats.loss, stats.lr,
                                     stats.images_per_second, 100 * stats.data_share, format_duration(eta));
   if (stats.run_seconds_left >= 0) numbers += fmt::format(" (run {})", format_duration(stats.run_seconds_left));

@@ -24,12 +24,13 @@ std::string format_duration(double seconds);
 
 class Progress {
  public:
-  Progress(int64_t epoch, int64_t epochs, int64_t steps_in_epoch);
+  // `first_step_in_epoch`: the steps of this epoch taken before this process (a run resumed mid-epoch).
+  Progress(int64_t epoch, int64_t epochs, int64_t steps_in_epoch, int64_t first_step_in_epoch = 0);
   void update(const StepStats& stats);
   void finish();  // ends the bar's line
 
  private:
-  int64_t epoch_, epochs_, steps_;
+  int64_t epoch_, epochs_, steps_, first_step_;
   bool terminal_;
   std::chrono::steady_clock::time_point start_, last_line_;
 };

@@ -268,6 +268,8 @@ TrainSummary train(Config config, const fs::path& run_dir, bool resume) {
   }
 
   const AugmentConfig augment = augment_config(config);
+  meta.mean = augment.mean;  // the checkpoint keeps the normalisation that eval and predict apply
+  meta.std = augment.std;
   EvalOptions eval_options;
   eval_options.augment = augment;
   eval_options.device = device;
@@ -294,7 +296,7 @@ TrainSummary train(Config config, const fs::path& run_dir, bool resume) {
     const auto epoch_start = Clock::now();
     loader.reset_timing();
     loader.start_epoch(epoch, meta.step % steps_per_epoch);
-    Progress progress(epoch, config.epochs, steps_per_epoch);
+    Progress progress(epoch, config.epochs, steps_per_epoch, meta.step - epoch * steps_per_epoch);
     double augment_seconds = 0, lr = 0;
     torch::Tensor loss_sums = torch::zeros({4}, torch::kFloat64);  // total, classification, contrastive, quantization
     int64_t steps_this_epoch = 0;
@@ -332,7 +334,8 @@ TrainSummary train(Config config, const fs::path& run_dir, bool resume) {
       loss_sums += step_losses;
       const double elapsed = seconds_since(epoch_start);
       const auto& timing = loader.timing();
-      progress.update({timing.batches, step_losses[0].item<double>(), lr, timing.images / std::max(elapsed, 1e-9),
+      const int64_t step_in_epoch = meta.step - epoch * steps_per_epoch;  // 1-based, counting a resumed run's earlier steps
+      progress.update({step_in_epoch, step_losses[0].item<double>(), lr, timing.images / std::max(elapsed, 1e-9),
                        (timing.wait_seconds + augment_seconds) / std::max(elapsed, 1e-9), seconds_left()});
       if ((config.max_steps > 0 && meta.step >= config.max_steps) || stop_signals.received() != 0) {
         stop = true;
@@ -362,10 +365,14 @@ TrainSummary train(Config config, const fs::path& run_dir, bool resume) {
     const auto& timing = loader.timing();
     const double images_per_second = timing.images / std::max(epoch_seconds, 1e-9);
     const double data_share = (timing.wait_seconds + augment_seconds) / std::max(epoch_seconds, 1e-9);
-    std::ofstream(metrics, std::ios::app) << fmt::format(
-        "{},{},{:.6f},{:.6f},{:.6f},{:.6f},{:.6g},{:.4f},{:.4f},{:.1f},{:.1f},{:.1f}\n", epoch + 1, meta.step,
-        mean_losses[0].item<double>(), mean_losses[1].item<double>(), mean_losses[2].item<double>(),
-        mean_losses[3].item<double>(), lr, val_top1, val_f1, images_per_second, 100 * data_share, epoch_seconds);
+    std::ofstream metrics_file(metrics, std::ios::app);
+    metrics_file << fmt::format("{},{},{:.6f},{:.6f},{:.6f},{:.6f},{:.6g},{:.4f},{:.4f},{:.1f},{:.1f},{:.1f}\n", epoch + 1,
+                                meta.step, mean_losses[0].item<double>(), mean_losses[1].item<double>(),
+                                mean_losses[2].item<double>(), mean_losses[3].item<double>(), lr, val_top1, val_f1,
+                                images_per_second, 100 * data_share, epoch_seconds);
+    if (!metrics_file.flush()) {
+      spdlog::warn("{}: cannot append epoch {}'s row (is the disk full?); training goes on", metrics.string(), epoch + 1);
+    }
     std::string validation;
     if (!epoch_done) {
       validation = stop_signals.received() != 0 ? "not validated (the run was interrupted)"

@@ -165,6 +165,27 @@ TEST(CliTrain, TrainEvalPredictFollowTheContract) {
                                shell_quote((dir / "run/best.ckpt").string()) + " x.jpg");
   EXPECT_EQ(bad_prior.exit_code, 1);
   EXPECT_NE(bad_prior.err.find("--predict-prior"), std::string::npos) << bad_prior.err;
+
+  // A device that is not one, or CUDA where there is none, is a user error naming the flag.
+  const std::string box_photo = shell_quote((dir / "data/box/box_000.jpg").string());
+  auto gpu = run_trashcl("predict --device gpu --model " + run + " " + box_photo);
+  EXPECT_EQ(gpu.exit_code, 1);
+  EXPECT_NE(gpu.err.find("--device 'gpu': use cpu, cuda or cuda:N"), std::string::npos) << gpu.err;
+  auto cuda = run_trashcl("eval --device cuda --model " + run + " --data " + data);
+  if (torch::cuda::is_available()) {
+    EXPECT_EQ(cuda.exit_code, 0) << cuda.err;
+  } else {
+    EXPECT_EQ(cuda.exit_code, 1);
+    EXPECT_NE(cuda.err.find("--device cuda: no CUDA device is available"), std::string::npos) << cuda.err;
+  }
+
+  // A folder whose images are all unreadable has nothing to evaluate, and says so.
+  std::filesystem::create_directories(dir / "unreadable/box");
+  testing::write_bytes(dir / "unreadable/box/a.jpg", "not an image");
+  testing::write_bytes(dir / "unreadable/box/b.jpg", "\xFF\xD8\xFF truncated");
+  auto unreadable = run_trashcl("eval --model " + run + " --data " + shell_quote((dir / "unreadable").string()));
+  EXPECT_EQ(unreadable.exit_code, 1);
+  EXPECT_NE(unreadable.err.find("unreadable: none of its 2 images could be read"), std::string::npos) << unreadable.err;
 }
 
 TEST(CliTrain, ARunCutShortSaysItWasNotValidatedAndWhereTheModelIs) {

@@ -115,6 +115,24 @@ TEST(Predictor, EveryHeadMatchesInferBatch) {
   }
 }
 
+// The input normalisation comes from the checkpoint: a model stored with other mean/std gets inputs normalised
+// with those.
+TEST(Predictor, NormalisesWithTheCheckpointsMeanAndStd) {
+  LoadedModel loaded = random_model(small_config("tiny", false));
+  const auto images = test_images();
+  const torch::Tensor usual = Predictor(loaded, torch::kCPU, PredictorOptions{}).transform(pointers(images));
+  const CheckpointMeta defaults;
+  loaded.meta.mean = {0.5f, 0.4f, 0.3f};
+  loaded.meta.std = {0.2f, 0.3f, 0.25f};
+  const torch::Tensor stored = Predictor(loaded, torch::kCPU, PredictorOptions{}).transform(pointers(images));
+  auto channels = [](const std::array<float, 3>& values) {
+    return torch::tensor({values[0], values[1], values[2]}).view({1, 3, 1, 1});
+  };
+  const torch::Tensor expected = (usual * channels(defaults.std) + channels(defaults.mean) - channels(loaded.meta.mean)) /
+                                 channels(loaded.meta.std);  // [B,3,S,S]
+  expect_close(stored, expected, 1e-5, "inputs");
+}
+
 TEST(Predictor, EveryPathAndLayoutGivesTheSameOutputs) {
   LoadedModel loaded = random_model(small_config("resnet18", false));
   const auto images = test_images();

@@ -133,6 +133,21 @@ std::vector<std::pair<int, int64_t>> metrics_epochs_and_steps(const std::filesys
   return epochs_and_steps;
 }
 
+// The progress of an epoch resumed after its first step counts on from there (output not a terminal: its last
+// step's line is printed).
+TEST(TrainEndToEnd, ProgressOfAnEpochResumedMidwayCountsOnFromTheStepReached) {
+  TempDir dir;
+  Config config = two_step_epochs(dir, 2);
+  Config first_steps = config;
+  first_steps.max_steps = 3;
+  train(first_steps, dir / "run", false);
+  ::testing::internal::CaptureStdout();
+  train(config, dir / "run", true);
+  const std::string out = ::testing::internal::GetCapturedStdout();
+  EXPECT_NE(out.find("epoch 2/2 step 2/2  "), std::string::npos) << out;
+  EXPECT_EQ(out.find("step 1/2"), std::string::npos) << out;
+}
+
 // A process that died after writing an epoch's row but before saving last.ckpt (here: a row appended by hand, and
 // one cut short) leaves rows past the checkpoint; the resumed run drops them and lists each epoch once.
 TEST(TrainEndToEnd, ResumeDropsMetricsRowsPastTheCheckpointsStep) {
