@@ -65,7 +65,7 @@ void add_serve_command(CLI::App& app) {
   command->add_option("--port", options->port, "port (0: any free one; the first line on stdout names it)")
       ->capture_default_str()->check(CLI::Range(0, 65535));
   command->add_option("--index", options->index, "gallery index (`trashcl index build`) for /v1/similar");
-  command->add_option("--data", options->data, "the folder the index was built from, to serve its images to the page");
+  command->add_option("--data", options->data, "the gallery's folder (index build's --data, wherever it is now), to serve its images to the page");
   command->add_option("--device", options->device, "cpu or cuda")->capture_default_str();
   add_predict_prior_option(*command, options->predict_prior);
   add_int8_options(*command, options->int8);

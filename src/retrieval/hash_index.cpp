@@ -14,6 +14,20 @@ constexpr int64_t kMaxBits = 1 << 16;
 
 }  // namespace
 
+std::filesystem::path locate_gallery_file(const std::string& item_path, const std::filesystem::path& gallery_root) {
+  const std::filesystem::path stored(item_path);
+  if (gallery_root.empty()) return stored;
+  const std::filesystem::path relative = stored.relative_path();  // without the root of an absolute path
+  const std::vector<std::filesystem::path> parts(relative.begin(), relative.end());
+  for (size_t first = 0; first < parts.size(); ++first) {
+    std::filesystem::path candidate = gallery_root;
+    for (size_t i = first; i < parts.size(); ++i) candidate /= parts[i];
+    std::error_code error;
+    if (std::filesystem::is_regular_file(candidate, error)) return candidate;
+  }
+  return stored;
+}
+
 HashIndex::HashIndex(int64_t bits, std::vector<std::string> class_names)
     : bits_(bits), class_names_(std::move(class_names)) {
   if (bits <= 0 || bits > kMaxBits) {

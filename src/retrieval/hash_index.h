@@ -13,6 +13,12 @@ struct GalleryItem {
   std::string label;  // class name; may be empty for an unlabelled gallery
 };
 
+// Where a gallery item's image file is now. Without `gallery_root`: the path as stored. With it (the gallery's
+// folder, which may have moved since the index was built): the first existing file among the stored path's
+// trailing parts under the root, longest first (the whole path when it is relative, ..., <class>/<file>, the file
+// name), else the path as stored. The result may not exist (a file removed since the index was built).
+std::filesystem::path locate_gallery_file(const std::string& item_path, const std::filesystem::path& gallery_root);
+
 struct Neighbour {
   int64_t item = 0;      // index into HashIndex::items()
   int64_t distance = 0;  // Hamming distance to the query, in [0, bits]

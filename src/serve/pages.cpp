@@ -41,16 +41,6 @@ Route asset_route(const WebAsset& asset) {
           }};
 }
 
-// An item's path is relative to the folder the index was built from (--data); a path that is not there is
-// tried as it stands (absolute, or relative to the working folder, as an index built elsewhere may hold it).
-std::filesystem::path gallery_file(const ServeState& state, const GalleryItem& item) {
-  const std::filesystem::path path(item.path);
-  if (path.is_absolute() || state.options.data.empty()) return path;
-  const std::filesystem::path under_data = std::filesystem::path(state.options.data) / path;
-  std::error_code error;
-  return std::filesystem::is_regular_file(under_data, error) ? under_data : path;
-}
-
 // Only an item of the loaded index can be read: the number picks it, and no part of the URL becomes a path.
 void send_gallery_image(const ServeState& state, const httplib::Request& req, httplib::Response& res) {
   if (!state.index) throw HttpError(404, "no gallery index is loaded; start the server with --index FILE");
@@ -59,14 +49,15 @@ void send_gallery_image(const ServeState& state, const httplib::Request& req, ht
   if (item < 0 || item >= state.index->size()) {
     throw HttpError(404, fmt::format("no gallery item {}; the index holds items 0 to {}", number, state.index->size() - 1));
   }
-  const std::filesystem::path file = gallery_file(state, state.index->items()[static_cast<size_t>(item)]);
+  const GalleryItem& gallery_item = state.index->items()[static_cast<size_t>(item)];
+  const std::filesystem::path file = locate_gallery_file(gallery_item.path, state.options.data);
   std::ifstream in(file, std::ios::binary);
   std::stringstream bytes;
   bytes << in.rdbuf();
   const std::string content = bytes.str();
   if (!in || content.empty()) {
-    throw HttpError(404, fmt::format("gallery item {}: cannot read {}; start the server with --data DIR, the folder "
-                                     "the index was built from", item, file.string()));
+    throw HttpError(404, fmt::format("gallery item {}: cannot read {}; start the server with --data DIR, the "
+                                     "gallery's folder (the --data of `index build`)", item, file.string()));
   }
   const ImageFormat format = sniff_format(reinterpret_cast<const uint8_t*>(content.data()), content.size());
   const char* type = format == ImageFormat::jpeg ? "image/jpeg" : format == ImageFormat::png ? "image/png"

@@ -104,5 +104,21 @@ TEST(HashIndexFile, ForeignGarbageNewerAndCorruptFilesAreRejected) {
   expect_load_error(dir / "huge.idx", "truncated");
 }
 
+// A gallery moved after `index build --data ../photos`: its items are found under the new --data by their
+// trailing parts; without --data, or when no trailing part is there, the stored path is what is tried.
+TEST(GalleryFile, AMovedGalleryIsFoundByItsItemsTrailingParts) {
+  TempDir dir;
+  testing::write_bytes(dir / "moved/glass/a.jpg", "a");
+  testing::write_bytes(dir / "moved/photos/glass/b.jpg", "b");  // a longer trailing part wins over a shorter one
+  testing::write_bytes(dir / "moved/glass/b.jpg", "not this one");
+  const std::filesystem::path root = dir / "moved";
+  EXPECT_EQ(locate_gallery_file("../photos/glass/a.jpg", root), root / "glass/a.jpg");
+  EXPECT_EQ(locate_gallery_file("/old/home/photos/glass/a.jpg", root), root / "glass/a.jpg");
+  EXPECT_EQ(locate_gallery_file("../photos/glass/b.jpg", root), root / "photos/glass/b.jpg");
+  EXPECT_EQ(locate_gallery_file("glass/a.jpg", root), root / "glass/a.jpg");
+  EXPECT_EQ(locate_gallery_file("../photos/glass/missing.jpg", root), std::filesystem::path("../photos/glass/missing.jpg"));
+  EXPECT_EQ(locate_gallery_file("../photos/glass/a.jpg", {}), std::filesystem::path("../photos/glass/a.jpg"));
+}
+
 }  // namespace
 }  // namespace trashcl
