@@ -29,13 +29,6 @@ struct RetrievalOptions {
   bool json = false;
 };
 
-void require_hash(const Predictor& predictor, const std::string& checkpoint) {
-  if (!predictor.has_hash()) {
-    throw UserError(fmt::format("{}: this model has no hash code (trained with features = pool); use a model "
-                                "trained with features = hash (the default)", checkpoint));
-  }
-}
-
 std::vector<std::filesystem::path> files_of(const Dataset& dataset) {
   std::vector<std::filesystem::path> files;
   for (const Sample& sample : dataset.samples) files.push_back(dataset.file(sample));
@@ -52,7 +45,7 @@ void run_build(const BuildOptions& options, bool subset_given) {
   if (subset_given && options.split.empty()) throw UserError("--subset needs --split (the manifest it selects from)");
   set_compute_threads(options.threads);
   Predictor predictor(options.model, chosen_device(options.device));
-  require_hash(predictor, options.model);
+  require_hash_codes(predictor, options.model);
   const Dataset dataset = options.split.empty()
                               ? list_image_folder(options.data)
                               : dataset_from_split(options.data, read_split_csv(options.split), options.subset, options.split);
@@ -131,7 +124,7 @@ void run_eval(const RetrievalOptions& options) {
   }
   set_compute_threads(options.threads);
   Predictor predictor(options.model, chosen_device(options.device));
-  require_hash(predictor, options.model);
+  require_hash_codes(predictor, options.model);
   const std::vector<SplitEntry> manifest = read_split_csv(options.split);
   int64_t skipped = 0;
   const LabelledCodes gallery = encode_split(predictor, manifest, options, options.gallery, skipped);

@@ -11,6 +11,7 @@
 #include "cli/image_inputs.h"
 #include "common/error.h"
 #include "infer/predictor.h"
+#include "retrieval/encode_images.h"
 #include "retrieval/hash_index.h"
 
 namespace trashcl {
@@ -22,23 +23,6 @@ struct Options {
   bool json = false;
   std::vector<std::string> paths;
 };
-
-// The index must hold codes of this model: same width, and (a warning only) the same classes.
-void check_compatible(const Predictor& predictor, const HashIndex& index, const Options& options) {
-  if (!predictor.has_hash()) {
-    throw UserError(fmt::format("{}: this model has no hash code (trained with features = pool); search with the "
-                                "model that built {}", options.model, options.index));
-  }
-  if (predictor.hash_bits() != index.bits()) {
-    throw UserError(fmt::format("{} holds {}-bit codes but {} makes {}-bit codes; search with the model that built "
-                                "the index, or rebuild it with `trashcl index build --model {}`", options.index,
-                                index.bits(), options.model, predictor.hash_bits(), options.model));
-  }
-  if (!index.class_names().empty() && index.class_names() != predictor.meta().class_names) {
-    spdlog::warn("{} was built with a model of other classes ({}); its codes may not be comparable", options.index,
-                 fmt::join(index.class_names(), ","));
-  }
-}
 
 nlohmann::json neighbours_json(const HashIndex& index, const std::vector<Neighbour>& neighbours) {
   auto list = nlohmann::json::array();
@@ -92,7 +76,7 @@ void run_search(const Options& options) {
   set_compute_threads(options.threads);
   const HashIndex index = HashIndex::load(options.index);
   Predictor predictor(options.model, chosen_device(options.device));
-  check_compatible(predictor, index, options);
+  require_index_fits_model(index, options.index, predictor, options.model);
   const std::vector<nlohmann::json> records = search_all(predictor, index, options);
   if (options.json) {
     std::cout << nlohmann::json{{"index", options.index}, {"bits", index.bits()}, {"k", options.k}, {"results", records}}.dump(2)

@@ -1,6 +1,7 @@
 #include "retrieval/encode_images.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -9,12 +10,30 @@
 
 namespace trashcl {
 
+void require_hash_codes(const Predictor& predictor, const std::string& model_path) {
+  if (!predictor.has_hash()) {
+    throw UserError(fmt::format("{}: this model makes no hash code (trained with features = pool); retrieval needs a "
+                                "model trained with features = hash (the default)",
+                                model_path));
+  }
+}
+
+void require_index_fits_model(const HashIndex& index, const std::string& index_path, const Predictor& predictor,
+                              const std::string& model_path) {
+  require_hash_codes(predictor, model_path);
+  if (predictor.hash_bits() != index.bits()) {
+    throw UserError(fmt::format("{} holds {}-bit codes but {} makes {}-bit codes; use the model that built the index, "
+                                "or rebuild it with `trashcl index build --model {}`",
+                                index_path, index.bits(), model_path, predictor.hash_bits(), model_path));
+  }
+  if (!index.class_names().empty() && index.class_names() != predictor.meta().class_names) {
+    spdlog::warn("{} was built with a model of other classes ({}); its codes may not be comparable", index_path,
+                 fmt::join(index.class_names(), ","));
+  }
+}
+
 EncodedImages encode_images(Predictor& predictor, const std::vector<std::filesystem::path>& files, int batch_size,
                             bool warn) {
-  if (!predictor.has_hash()) {
-    throw UserError("the model has no hash code (it was trained with features = pool); retrieval needs a model "
-                    "trained with features = hash");
-  }
   EncodedImages encoded;
   encoded.bits = predictor.hash_bits();
   const size_t batch = static_cast<size_t>(std::max(batch_size, 1));

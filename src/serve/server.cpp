@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "common/error.h"
+#include "retrieval/encode_images.h"
 #include "serve/state.h"
 
 namespace trashcl {
@@ -51,15 +52,7 @@ Predictor load_predictor(const ServeOptions& options) {
 std::optional<HashIndex> load_index(const ServeOptions& options, const Predictor& predictor) {
   if (options.index.empty()) return std::nullopt;
   HashIndex index = HashIndex::load(options.index);
-  if (!predictor.has_hash()) {
-    throw UserError(fmt::format("{}: this model makes no hash codes (features = pool), so it cannot search the gallery "
-                                "{}; drop --index or serve a model trained with features = hash", options.model, options.index));
-  }
-  if (index.bits() != predictor.hash_bits()) {
-    throw UserError(fmt::format("{}: holds {}-bit codes but {} makes {}-bit codes; rebuild it with "
-                                "`trashcl index build --model {}`", options.index, index.bits(), options.model,
-                                predictor.hash_bits(), options.model));
-  }
+  require_index_fits_model(index, options.index, predictor, options.model);
   return index;
 }
 

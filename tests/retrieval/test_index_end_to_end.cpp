@@ -146,6 +146,9 @@ TEST_F(IndexEndToEnd, ModelsThatCannotServeTheIndexAreUserErrors) {
   const std::string mismatch = error_of({"search", "--model", narrow.string(), "--index", index_.string(),
                                          (data_ / "box/box_000.jpg").string()});
   EXPECT_NE(mismatch.find("48-bit"), std::string::npos) << mismatch;
+  const std::string pool_search = error_of({"search", "--model", pool.string(), "--index", index_.string(),
+                                            (data_ / "box/box_000.jpg").string()});
+  EXPECT_NE(pool_search.find(pool.string() + ": this model makes no hash code"), std::string::npos) << pool_search;
   const std::string same = error_of({"index", "eval", "--model", model_.string(), "--data", data_.string(), "--split",
                                      split_.string(), "--query", "train"});
   EXPECT_NE(same.find("--query"), std::string::npos) << same;
