@@ -2,6 +2,7 @@
 #pragma once
 #include <stdexcept>
 #include <string>
+#include <system_error>
 
 namespace trashcl {
 
@@ -25,5 +26,8 @@ class BadImageError : public std::runtime_error {
   std::string path_;
   std::string reason_;
 };
+
+// strerror's text for an errno value, e.g. "No such file or directory".
+inline std::string errno_text(int error_number) { return std::generic_category().message(error_number); }
 
 }  // namespace trashcl

@@ -323,8 +323,6 @@ Image decode_png(const uint8_t* bytes, size_t size, const std::string& name, con
 
 // ---- files ----------------------------------------------------------------------------------------
 
-std::string errno_text(int error_number) { return std::generic_category().message(error_number); }
-
 struct FileCloser {
   int descriptor;
   ~FileCloser() { ::close(descriptor); }

@@ -115,8 +115,6 @@ bool run_jpeg_encoder(JpegEncodeSession& session, const Image& image, int qualit
   return true;
 }
 
-std::string errno_text(int error_number) { return std::generic_category().message(error_number); }
-
 // Writes all of `bytes` to a new file; returns 0 or the errno of the first failure.
 int write_new_file(const std::string& path, const std::vector<uint8_t>& bytes) {
   const int descriptor = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

@@ -6,13 +6,6 @@
 #include "retrieval/hamming_rank.h"
 
 namespace trashcl {
-namespace {
-
-// Codes longer than this come from no model trashcl builds; the bound keeps a corrupt file from asking
-// for absurd allocations.
-constexpr int64_t kMaxBits = 1 << 16;
-
-}  // namespace
 
 std::filesystem::path locate_gallery_file(const std::string& item_path, const std::filesystem::path& gallery_root) {
   const std::filesystem::path stored(item_path);

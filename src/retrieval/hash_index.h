@@ -26,6 +26,10 @@ struct Neighbour {
 
 class HashIndex {
  public:
+  // Codes longer than this come from no model trashcl builds; the bound keeps a corrupt file from asking
+  // for absurd allocations.
+  static constexpr int64_t kMaxBits = 1 << 16;
+
   HashIndex() = default;
   // An empty index for codes of `bits` bits (> 0), packed 64 per word as binary_code() packs them.
   explicit HashIndex(int64_t bits, std::vector<std::string> class_names = {});

@@ -140,7 +140,7 @@ HashIndex HashIndex::load(const std::filesystem::path& file) {
   }
   if (version == 0) throw UserError(fmt::format("{}: hash index format 0 does not exist; {}", name, kRebuild));
   const uint64_t bits = in.u64(), count = in.u64(), classes = in.u64();
-  if (bits == 0 || bits > (1u << 16)) {
+  if (bits == 0 || bits > static_cast<uint64_t>(HashIndex::kMaxBits)) {
     throw UserError(fmt::format("{}: the hash index is corrupt ({} bits); {}", name, bits, kRebuild));
   }
   const uint64_t words = (bits + 63) / 64;

@@ -7,6 +7,7 @@
 #include <map>
 #include <sstream>
 
+#include "common/csv.h"
 #include "data/encode.h"
 
 namespace trashcl {
@@ -31,16 +32,13 @@ std::map<std::string, std::vector<double>> parse_metrics(const std::string& csv)
   std::map<std::string, std::vector<double>> columns;
   std::stringstream stream(csv);
   std::string line;
-  std::vector<std::string> header;
   if (!std::getline(stream, line)) return columns;
-  std::stringstream header_stream(line);
-  for (std::string name; std::getline(header_stream, name, ',');) header.push_back(name);
+  const std::vector<std::string> header = parse_csv_line(line);
   while (std::getline(stream, line)) {
-    std::stringstream row(line);
-    std::string cell;
-    for (size_t i = 0; i < header.size() && std::getline(row, cell, ','); ++i) {
+    const std::vector<std::string> row = parse_csv_line(line);
+    for (size_t i = 0; i < std::min(header.size(), row.size()); ++i) {
       try {
-        columns[header[i]].push_back(std::stod(cell));
+        columns[header[i]].push_back(std::stod(row[i]));
       } catch (const std::exception&) {
         columns[header[i]].push_back(-1);
       }
