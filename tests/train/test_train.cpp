@@ -133,14 +133,21 @@ std::vector<std::pair<int, int64_t>> metrics_epochs_and_steps(const std::filesys
   return epochs_and_steps;
 }
 
+// Writes two_step_epochs(dir, 2)'s data, trains the first `steps` steps into dir/run and returns the whole
+// 2-epoch run's config, for the resume.
+Config stopped_after(const TempDir& dir, int64_t steps) {
+  Config config = two_step_epochs(dir, 2);
+  Config first_steps = config;
+  first_steps.max_steps = steps;
+  train(first_steps, dir / "run", false);
+  return config;
+}
+
 // The progress of an epoch resumed after its first step counts on from there (output not a terminal: its last
 // step's line is printed).
 TEST(TrainEndToEnd, ProgressOfAnEpochResumedMidwayCountsOnFromTheStepReached) {
   TempDir dir;
-  Config config = two_step_epochs(dir, 2);
-  Config first_steps = config;
-  first_steps.max_steps = 3;
-  train(first_steps, dir / "run", false);
+  const Config config = stopped_after(dir, 3);
   ::testing::internal::CaptureStdout();
   train(config, dir / "run", true);
   const std::string out = ::testing::internal::GetCapturedStdout();
@@ -152,10 +159,7 @@ TEST(TrainEndToEnd, ProgressOfAnEpochResumedMidwayCountsOnFromTheStepReached) {
 // one cut short) leaves rows past the checkpoint; the resumed run drops them and lists each epoch once.
 TEST(TrainEndToEnd, ResumeDropsMetricsRowsPastTheCheckpointsStep) {
   TempDir dir;
-  Config config = two_step_epochs(dir, 2);
-  Config first_epoch = config;
-  first_epoch.max_steps = 2;
-  train(first_epoch, dir / "run", false);
+  const Config config = stopped_after(dir, 2);
   const std::string saved = read_bytes(dir / "run/metrics.csv");
   testing::write_bytes(dir / "run/metrics.csv", saved + "2,4,99.123456,99.123456,0,0,0.1,0.5,0.5,10.0,1.0,1.0\n3,6,99.1");
 
