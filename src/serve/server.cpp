@@ -11,6 +11,7 @@
 #include <regex>
 #include <thread>
 
+#include "common/config.h"
 #include "common/error.h"
 #include "retrieval/encode_images.h"
 #include "serve/state.h"
@@ -28,16 +29,12 @@ const ServeOptions& checked(const ServeOptions& options) {
   require(options.max_body_mb >= 1, fmt::format("--max-body-mb {}: use 1 or more", options.max_body_mb));
   require(options.workers >= 1, fmt::format("--workers {}: use 1 or more", options.workers));
   require(options.data.empty() || !options.index.empty(), "--data names the gallery's image folder; it needs --index FILE");
+  require(is_device_name(options.device), fmt::format("--device '{}': use cpu, cuda or cuda:N", options.device));
   return options;
 }
 
 Predictor load_predictor(const ServeOptions& options) {
-  torch::Device device(torch::kCPU);
-  try {
-    device = torch::Device(options.device);
-  } catch (const c10::Error&) {
-    throw UserError(fmt::format("--device {}: use cpu or cuda", options.device));
-  }
+  const torch::Device device(options.device);  // a valid name: checked()
   try {
     PredictorOptions predictor_options;
     predictor_options.load.predict_prior = options.predict_prior;
