@@ -5,15 +5,11 @@
 #include <vector>
 
 #include "common/error.h"
+#include "loss/loss_dtype.h"
 
 namespace trashcl {
 
 namespace {
-
-// Losses are computed in float32 even from bf16/fp16 inputs; float64 stays float64 (gradient checks).
-torch::ScalarType loss_dtype(const torch::Tensor& t) {
-  return t.scalar_type() == torch::kFloat64 ? torch::kFloat64 : torch::kFloat32;
-}
 
 struct SampleLogits {
   torch::Tensor logits;  // [B,M] e_i.a_j / tau, -inf where j is the anchor itself or an empty queue slot

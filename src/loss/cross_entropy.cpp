@@ -3,6 +3,7 @@
 #include <string>
 
 #include "common/error.h"
+#include "loss/loss_dtype.h"
 
 namespace trashcl {
 
@@ -13,8 +14,7 @@ torch::Tensor cross_entropy(const torch::Tensor& logits, const torch::Tensor& la
   if (logits.dim() != 2 || labels.dim() != 1 || labels.size(0) != logits.size(0)) {
     throw UserError("cross_entropy: expected logits [B,N] and labels [B]");
   }
-  const auto dtype = logits.scalar_type() == torch::kFloat64 ? torch::kFloat64 : torch::kFloat32;
-  auto log_prob = torch::log_softmax(logits.to(dtype), 1);                      // [B,N]
+  auto log_prob = torch::log_softmax(logits.to(loss_dtype(logits)), 1);        // [B,N]
   auto target = -log_prob.gather(1, labels.to(torch::kInt64).unsqueeze(1)).squeeze(1);  // [B]
   if (smoothing == 0.0) return target.mean();                                  // []
   auto uniform = -log_prob.mean(1);                                            // [B]

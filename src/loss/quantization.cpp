@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "loss/loss_dtype.h"
+
 namespace trashcl {
 
 torch::Tensor log_cosh(const torch::Tensor& x) {
@@ -10,7 +12,7 @@ torch::Tensor log_cosh(const torch::Tensor& x) {
 }
 
 torch::Tensor quantization_loss(const torch::Tensor& u) {
-  auto codes = u.scalar_type() == torch::kFloat64 ? u : u.to(torch::kFloat32);  // [B,L]
+  auto codes = u.to(loss_dtype(u));                                              // [B,L]
   return log_cosh(codes.abs() - 1.0).mean();                                     // []
 }
 
