@@ -13,19 +13,11 @@
 #include <functional>
 #include <vector>
 
+#include "common/target_clones.h"
 #include "data/augment.h"
 
-// Inner loops marked with this get an AVX2 copy beside the baseline one on x86-64, picked when the program
-// loads: one binary runs on any x86-64 and uses the wider vectors where the CPU has them. Elsewhere (aarch64,
-// compilers without the attribute) they compile once, for the target.
-#if defined(__x86_64__) && defined(__has_attribute)
-#if __has_attribute(target_clones)
-#define TRASHCL_SIMD_CLONES __attribute__((target_clones("avx2", "default")))
-#endif
-#endif
-#ifndef TRASHCL_SIMD_CLONES
-#define TRASHCL_SIMD_CLONES
-#endif
+// Inner loops marked with this get an AVX2 copy beside the baseline one (common/target_clones.h).
+#define TRASHCL_SIMD_CLONES TRASHCL_CLONES_FOR("avx2")
 
 namespace trashcl {
 

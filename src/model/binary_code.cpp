@@ -4,6 +4,7 @@
 #include <string>
 
 #include "common/error.h"
+#include "common/target_clones.h"
 
 namespace trashcl {
 
@@ -44,17 +45,8 @@ int64_t hamming_distance(const int64_t* a, const int64_t* b, int64_t words) {
 }
 
 // The build targets baseline x86-64, which has no popcount instruction (the builtin becomes a library call,
-// several times slower); target_clones compiles a popcnt version too and picks it at load time.
-#if defined(__x86_64__) && defined(__has_attribute)
-#if __has_attribute(target_clones)
-#define TRASHCL_POPCOUNT_CLONES __attribute__((target_clones("popcnt", "default")))
-#endif
-#endif
-#ifndef TRASHCL_POPCOUNT_CLONES
-#define TRASHCL_POPCOUNT_CLONES
-#endif
-
-TRASHCL_POPCOUNT_CLONES
+// several times slower): a popcnt copy too.
+TRASHCL_CLONES_FOR("popcnt")
 void hamming_distances_to(const int64_t* query, const int64_t* codes, int64_t count, int64_t words, int64_t* out) {
   if (words == 1) {  // 64-bit or shorter codes: the common case, one XOR and one popcount per item
     const auto q = static_cast<uint64_t>(query[0]);
