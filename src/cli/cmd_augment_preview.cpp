@@ -4,6 +4,7 @@
 
 #include "cli/commands.h"
 #include "cli/config_cli.h"
+#include "common/device.h"
 #include "common/error.h"
 #include "common/random.h"
 #include "data/augment.h"
@@ -26,8 +27,7 @@ void paste(Image& canvas, const Image& tile, int left, int top) {
 
 void run_augment_preview(Config config, const std::string& out, int count) {
   set_compute_threads(config.threads);
-  Dataset dataset = config.split.empty() ? list_image_folder(config.data)
-                                         : dataset_from_split(config.data, read_split_csv(config.split), "train", config.split);
+  Dataset dataset = select_dataset(config.data, config.split, "train");
   // Pick `count` samples spread over the classes, reproducibly from the seed.
   SplitMix64 rng(config.seed);
   std::vector<Sample> picked = dataset.samples;

@@ -9,6 +9,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "common/device.h"
 #include "common/error.h"
 #include "data/dataset.h"
 #include "train/checkpoint.h"
@@ -105,9 +106,7 @@ void run_eval(const Options& options) {
   set_compute_threads(options.threads);
   const torch::Device device = chosen_device(options.device);
   LoadedModel loaded = load_checkpoint(options.model, device, options.load);
-  Dataset dataset = options.split.empty()
-                        ? list_image_folder(options.data)
-                        : dataset_from_split(options.data, read_split_csv(options.split), options.subset, options.split);
+  Dataset dataset = select_dataset(options.data, options.split, options.subset);
   dataset = with_model_classes(std::move(dataset), loaded.meta.class_names, options.split.empty() ? options.data : options.split);
   LoadOptions load = load_options(loaded.config);
   load.warn = !options.json;

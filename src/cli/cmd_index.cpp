@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "common/device.h"
 #include "common/error.h"
 #include "data/dataset.h"
 #include "infer/predictor.h"
@@ -46,9 +47,7 @@ void run_build(const BuildOptions& options, bool subset_given) {
   set_compute_threads(options.threads);
   Predictor predictor(options.model, chosen_device(options.device));
   require_hash_codes(predictor, options.model);
-  const Dataset dataset = options.split.empty()
-                              ? list_image_folder(options.data)
-                              : dataset_from_split(options.data, read_split_csv(options.split), options.subset, options.split);
+  const Dataset dataset = select_dataset(options.data, options.split, options.subset);
   const EncodedImages encoded = encode_images(predictor, files_of(dataset), options.batch_size, !options.json);
   if (encoded.kept.empty()) {
     throw UserError(fmt::format("{}: none of its {} files is a usable image (see the warnings); nothing to index",

@@ -233,4 +233,9 @@ Dataset dataset_from_split(const fs::path& root, const std::vector<SplitEntry>& 
   return dataset;
 }
 
+Dataset select_dataset(const fs::path& root, const std::string& split_csv, const std::string& split) {
+  if (split_csv.empty()) return list_image_folder(root);
+  return dataset_from_split(root, read_split_csv(split_csv), split, split_csv);
+}
+
 }  // namespace trashcl

@@ -61,4 +61,8 @@ void write_split_csv(const std::filesystem::path& file, const std::vector<SplitE
 Dataset dataset_from_split(const std::filesystem::path& root, const std::vector<SplitEntry>& entries,
                            const std::string& split, const std::string& source);
 
+// What a command's --data and --split select: the whole folder root/<class>/<image> when split_csv is empty,
+// else the samples of one split of that manifest, under root.
+Dataset select_dataset(const std::filesystem::path& root, const std::string& split_csv, const std::string& split);
+
 }  // namespace trashcl
