@@ -18,6 +18,8 @@
 
 #include "cli/commands.h"
 #include "cli/config_cli.h"
+#include "common/clock.h"
+#include "common/device.h"
 #include "common/error.h"
 #include "common/random.h"
 #include "data/dataset.h"
@@ -36,8 +38,6 @@
 namespace trashcl {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 double peak_rss_mib() {
   rusage usage{};
@@ -61,8 +61,7 @@ struct BenchOptions {
 
 Dataset bench_dataset(const Config& config) {
   if (config.data.empty()) throw UserError("bench: --data is required for this stage (e.g. ../shared/data/trashnet)");
-  return config.split.empty() ? list_image_folder(config.data)
-                              : dataset_from_split(config.data, read_split_csv(config.split), "train", config.split);
+  return select_dataset(config.data, config.split, "train");
 }
 
 nlohmann::json bench_decode(const BenchOptions& options) {
@@ -284,10 +283,7 @@ LoadedModel model_from_flags(const Config& config, const std::vector<std::string
 nlohmann::json bench_predict(const BenchOptions& options) {
   const Config& config = options.config;
   const torch::Device device = chosen_device(config.device);
-  if (device.is_cuda()) {
-    if (!torch::cuda::is_available()) throw UserError("bench predict --device cuda: no CUDA device is available");
-    at::globalContext().setBenchmarkCuDNN(true);  // fixed input sizes, as peer.py does on CUDA
-  }
+  if (device.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);  // fixed input sizes, as peer.py does on CUDA
   const PredictInputs inputs = predict_inputs(options);
   PredictorOptions predictor_options;
   predictor_options.fold_batch_norm = options.fold_batch_norm;

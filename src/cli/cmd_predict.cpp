@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "cli/image_inputs.h"
+#include "common/device.h"
 #include "common/csv.h"
 #include "infer/predictor.h"
 

@@ -9,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "cli/image_inputs.h"
+#include "common/device.h"
 #include "common/error.h"
 #include "infer/predictor.h"
 #include "retrieval/encode_images.h"

@@ -1,7 +1,6 @@
 // The subcommands of the trashcl binary; each file cmd_*.cpp adds one to the app.
 #pragma once
 #include <CLI/CLI.hpp>
-#include <c10/core/Device.h>
 
 #include <optional>
 #include <string>
@@ -26,10 +25,6 @@ void add_search_command(CLI::App& app);
 // "--k: must be greater than 0, not 0", "--k: 'x' is not a number".
 extern const CLI::Validator positive_number;      // > 0
 extern const CLI::Validator non_negative_number;  // >= 0
-
-// The device --device names (cpu, cuda, cuda:N); throws UserError for another name, or for CUDA when this build or
-// machine has none.
-torch::Device chosen_device(const std::string& name);
 
 // Intra-op threads for tensor math: `requested`, or one per core when 0.
 void set_compute_threads(int requested);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <iostream>
 
+#include "common/device.h"
 #include "common/error.h"
 
 namespace trashcl {
@@ -88,7 +89,7 @@ void validate_config(const Config& config) {
                       config.model_ema));
   require(config.precision == "fp32" || config.precision == "bf16" || config.precision == "auto",
           fmt::format("--precision '{}': use fp32, bf16 or auto", config.precision));
-  require(is_device_name(config.device), fmt::format("--device '{}': use cpu, cuda or cuda:N", config.device));
+  require_device_name(config.device);
 }
 
 }  // namespace trashcl

@@ -1,23 +1,10 @@
 // Process-wide runtime settings shared by the subcommands.
-#include <fmt/format.h>
-
 #include <thread>
 
 #include "cli/commands.h"
-#include "common/config.h"
-#include "common/error.h"
 #include "common/pch.h"
 
 namespace trashcl {
-
-torch::Device chosen_device(const std::string& name) {
-  if (!is_device_name(name)) throw UserError(fmt::format("--device '{}': use cpu, cuda or cuda:N", name));
-  const torch::Device device(name);
-  if (device.is_cuda() && !torch::cuda::is_available()) {
-    throw UserError(fmt::format("--device {}: no CUDA device is available (a CPU-only build, or no GPU seen)", name));
-  }
-  return device;
-}
 
 void set_compute_threads(int requested) {
   // LibTorch defaults to one thread on some machines; ask for every core unless told otherwise.

@@ -133,14 +133,6 @@ void apply_config_text(const std::string& text, const std::string& path, Config&
   }
 }
 
-bool is_device_name(const std::string& name) {
-  if (name == "cpu" || name == "cuda") return true;
-  const std::string prefix = "cuda:";
-  return name.size() > prefix.size() && name.rfind(prefix, 0) == 0 &&
-         std::all_of(name.begin() + static_cast<std::ptrdiff_t>(prefix.size()), name.end(),
-                     [](char c) { return c >= '0' && c <= '9'; });
-}
-
 std::string value_to_toml(const Config::Field& field) {
   return std::visit(
       [](auto* value) -> std::string {

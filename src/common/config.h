@@ -87,9 +87,6 @@ struct Config {
   int effective_decode_short_side() const { return decode_short_side > 0 ? decode_short_side : 2 * image_size; }
 };
 
-// A device name trashcl runs on: cpu, cuda, or cuda:N for GPU number N.
-bool is_device_name(const std::string& name);
-
 // One key's value as TOML: 0.05, 1.0, true, 'resnet18'.
 std::string value_to_toml(const Config::Field& field);
 

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/random.h"
 #include "data/view_cpu.h"
@@ -169,8 +170,7 @@ RawBatch BatchLoader::build_batch(int64_t batch_number) {
 }
 
 std::optional<RawBatch> BatchLoader::next() {
-  const auto now = std::chrono::steady_clock::now();
-
+  const Clock::time_point wait_start = Clock::now();
   BuiltBatch built;
   {
     std::unique_lock<std::mutex> lock(mutex_);
@@ -183,7 +183,7 @@ std::optional<RawBatch> BatchLoader::next() {
   changed_.notify_all();
   if (built.error) std::rethrow_exception(built.error);
 
-  timing_.wait_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - now).count();
+  timing_.wait_seconds += seconds_since(wait_start);
   timing_.images += built.batch.labels.size(0);
   return std::move(built.batch);
 }

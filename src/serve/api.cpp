@@ -2,9 +2,9 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include <chrono>
 #include <filesystem>
 
+#include "common/clock.h"
 #include "common/error.h"
 #include "serve/state.h"
 #include "train/checkpoint.h"
@@ -119,7 +119,7 @@ nlohmann::json similar_json(const ServeState& state, const Prediction& predictio
 
 void handle_predict(ServeState& state, const httplib::Request& req, httplib::Response& res,
                     const httplib::ContentReader& reader, bool similar) {
-  const auto started = std::chrono::steady_clock::now();
+  const Clock::time_point started = Clock::now();
   InferenceBatcher::Upcoming upcoming(state.batcher);  // from now on a batch may wait for this image
   const Upload upload = read_upload(req, res, reader, state.options.max_body_mb);
   if (similar && !state.index) {
@@ -131,7 +131,7 @@ void handle_predict(ServeState& state, const httplib::Request& req, httplib::Res
   const Prediction prediction = classify_upload(state, upcoming, upload, top_k);
   nlohmann::json body = prediction_json(prediction);
   if (similar) body["similar"] = similar_json(state, prediction, k);
-  body["latency_ms"] = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  body["latency_ms"] = 1000 * seconds_since(started);
   send_json(res, body);
 }
 

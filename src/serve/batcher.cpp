@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "common/clock.h"
+
 namespace trashcl {
 
 InferenceBatcher::InferenceBatcher(Predictor& predictor, BatcherOptions options, ServeMetrics& metrics)
@@ -69,7 +71,7 @@ std::deque<InferenceBatcher::Job> InferenceBatcher::next_batch() {
   // The oldest image waits at most max_wait for the images on their way to share its forward pass; a full
   // batch, or one that nobody else is on the way to join, goes at once.
   const auto max_batch = static_cast<size_t>(options_.max_batch);
-  const auto deadline = std::chrono::steady_clock::now() + options_.max_wait;
+  const auto deadline = Clock::now() + options_.max_wait;
   wake_.wait_until(lock, deadline, [&] { return stopping_ || queue_.size() >= max_batch || upcoming_ == 0; });
   const size_t take = std::min(max_batch, queue_.size());
   std::deque<Job> jobs(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.begin() + take));
@@ -84,7 +86,7 @@ void InferenceBatcher::run_batch(std::deque<Job>& jobs) {
     images.push_back(&job.image);
     top_k = std::max(top_k, job.top_k);  // one pass for all: ask for the most any job wants, then cut
   }
-  const auto started = std::chrono::steady_clock::now();
+  const Clock::time_point started = Clock::now();
   std::vector<Prediction> predictions;
   try {
     predictions = predictor_.predict(images, top_k);
@@ -92,8 +94,7 @@ void InferenceBatcher::run_batch(std::deque<Job>& jobs) {
     for (Job& job : jobs) job.result.set_exception(std::current_exception());
     return;
   }
-  metrics_.record_batch(static_cast<int64_t>(jobs.size()),
-                        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  metrics_.record_batch(static_cast<int64_t>(jobs.size()), seconds_since(started));
   for (size_t i = 0; i < jobs.size(); ++i) {
     Prediction& prediction = predictions[i];
     if (prediction.top.size() > static_cast<size_t>(std::max(1, jobs[i].top_k))) {

@@ -11,7 +11,9 @@
 #include <regex>
 #include <thread>
 
+#include "common/clock.h"
 #include "common/config.h"
+#include "common/device.h"
 #include "common/error.h"
 #include "retrieval/encode_images.h"
 #include "serve/state.h"
@@ -29,18 +31,18 @@ const ServeOptions& checked(const ServeOptions& options) {
   require(options.max_body_mb >= 1, fmt::format("--max-body-mb {}: use 1 or more", options.max_body_mb));
   require(options.workers >= 1, fmt::format("--workers {}: use 1 or more", options.workers));
   require(options.data.empty() || !options.index.empty(), "--data names the gallery's image folder; it needs --index FILE");
-  require(is_device_name(options.device), fmt::format("--device '{}': use cpu, cuda or cuda:N", options.device));
+  require_device_name(options.device);
   return options;
 }
 
 Predictor load_predictor(const ServeOptions& options) {
-  const torch::Device device(options.device);  // a valid name: checked()
+  const torch::Device device = chosen_device(options.device);
   try {
     PredictorOptions predictor_options;
     predictor_options.load.predict_prior = options.predict_prior;
     predictor_options.int8 = options.int8;
     return Predictor(options.model, device, predictor_options);
-  } catch (const c10::Error& error) {  // e.g. cuda with a CPU-only LibTorch
+  } catch (const c10::Error& error) {  // e.g. cuda:N past the GPUs there are
     throw UserError(fmt::format("{}: cannot run the model on --device {}: {}", options.model, options.device,
                                 error.what_without_backtrace()));
   }
@@ -55,7 +57,7 @@ std::optional<HashIndex> load_index(const ServeOptions& options, const Predictor
 
 // When the request being answered on this worker thread reached routing; read by the logger for its latency.
 // Each connection is served start to end on one worker thread, so a thread-local needs no locking.
-thread_local std::optional<std::chrono::steady_clock::time_point> request_started;
+thread_local std::optional<Clock::time_point> request_started;
 
 std::string error_json(const std::string& message) { return nlohmann::json{{"error", message}}.dump(); }
 
@@ -104,7 +106,7 @@ void Server::Impl::configure() {
     ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
   });
   http.set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
-    request_started = std::chrono::steady_clock::now();
+    request_started = Clock::now();
     return httplib::Server::HandlerResponse::Unhandled;
   });
   http.set_error_handler(httplib::Server::HandlerWithResponse([this](const httplib::Request& req, httplib::Response& res) {
@@ -115,7 +117,7 @@ void Server::Impl::configure() {
   http.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
     const Registered* match = find(req, true);
     double seconds = -1;
-    if (request_started) seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - *request_started).count();
+    if (request_started) seconds = seconds_since(*request_started);
     request_started.reset();
     state.metrics.record_request(match != nullptr ? match->route.label : "unmatched", res.status, seconds);
   });

@@ -5,12 +5,13 @@
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/spdlog.h>
 
-#include <chrono>
 #include <csignal>
 #include <fstream>
 #include <optional>
 
+#include "common/clock.h"
 #include "common/csv.h"
+#include "common/device.h"
 #include "common/error.h"
 #include "data/dataset.h"
 #include "data/encode.h"
@@ -33,10 +34,6 @@
 namespace trashcl {
 namespace fs = std::filesystem;
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 // Adds RUN_DIR/train.log to the logger for the lifetime of the object, flushed at every message so that the file
 // can be followed during the run and keeps every epoch's line if the process is killed.
@@ -187,8 +184,7 @@ TrainSummary train(Config config, const fs::path& run_dir, bool resume) {
                                 run_dir.string()));
   }
   RunLog log(run_dir / "train.log");
-  const torch::Device device(config.device);
-  if (device.is_cuda() && !torch::cuda::is_available()) throw UserError("--device cuda: no CUDA device is available");
+  const torch::Device device = chosen_device(config.device);
   config.precision = resolve_precision(config.precision, device.is_cuda());  // config.toml keeps what ran
   // config.toml names the data by absolute paths, so `--resume` finds them from any working directory.
   for (std::string* path : {&config.data, &config.split}) {
