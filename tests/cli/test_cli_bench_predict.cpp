@@ -5,9 +5,7 @@
 
 #include "support/run_command.h"
 #include "support/test_support.h"
-#include "train/bins.h"
-#include "train/checkpoint.h"
-#include "train/options.h"
+#include "support/tiny_model.h"
 
 namespace trashcl {
 namespace {
@@ -15,6 +13,8 @@ namespace {
 using testing::run_trashcl;
 using testing::shell_quote;
 using testing::TempDir;
+using testing::tiny_model_config;
+using testing::write_untrained_checkpoint;
 
 const char* kTinyModel = " --backbone tiny --image-size 32 --hash-bits 16 --decoder-width 32 --queue-size 16"
                          " --batch-size 2 --steps 4 --warmup 1 --batch-steps 1 --threads 1 --json";
@@ -71,22 +71,10 @@ TEST(CliBenchPredict, TimesTheFirstTestImageOfTheSplitAndLoadsACheckpoint) {
   EXPECT_EQ(report["classes"], 3);
   EXPECT_NE(report["images"].get<std::string>().find("data"), std::string::npos) << report["images"];
 
-  Config config;
-  config.backbone = "tiny";
-  config.image_size = 32;
-  config.hash_bits = 16;
-  config.decoder_width = 32;
-  config.queue_size = 16;
+  Config config = tiny_model_config();
   config.flip_test = true;
-  CheckpointMeta meta;
-  meta.config_toml = config_to_toml(config);
-  meta.class_names = {"glass", "paper"};
-  meta.class_bins = class_bins(meta.class_names, "");
-  meta.train_class_counts = {3, 5};
-  meta.image_size = config.image_size;
-  ContrastiveClassifier model(model_options(config, {0.375, 0.625}));
   const auto checkpoint = dir / "model.ckpt";
-  save_checkpoint(checkpoint, model, nullptr, meta);
+  write_untrained_checkpoint(checkpoint, config, {"glass", "paper"}, {3, 5}, 0);
   report = run_bench("--synthetic --model " + shell_quote(checkpoint.string()));
   EXPECT_EQ(report["model"], checkpoint.string());
   EXPECT_EQ(report["classes"], 2);

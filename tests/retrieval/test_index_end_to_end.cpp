@@ -12,9 +12,7 @@
 #include "data/synth.h"
 #include "retrieval/hash_index.h"
 #include "support/test_support.h"
-#include "train/bins.h"
-#include "train/checkpoint.h"
-#include "train/options.h"
+#include "support/tiny_model.h"
 
 namespace trashcl {
 namespace {
@@ -24,25 +22,11 @@ using testing::TempDir;
 // A checkpoint of a randomly initialised tiny model: its codes are arbitrary but fixed, which is all that
 // building and searching an index needs.
 void write_tiny_checkpoint(const std::filesystem::path& path, const std::string& features, int hash_bits) {
-  Config config;
-  config.backbone = "tiny";
+  Config config = testing::tiny_model_config();
   config.features = features;
-  config.image_size = 32;
   config.hash_bits = hash_bits;
-  config.decoder_width = 32;
-  config.queue_size = 16;
-  config.batch_size = 8;
   config.flip_test = false;
-  const std::vector<std::string> names = synth_class_names(3);
-  torch::manual_seed(0);
-  ContrastiveClassifier model(model_options(config, {1.0 / 3, 1.0 / 3, 1.0 / 3}));
-  CheckpointMeta meta;
-  meta.config_toml = config_to_toml(config);
-  meta.class_names = names;
-  meta.class_bins = class_bins(names, "");
-  meta.train_class_counts = {6, 6, 6};
-  meta.image_size = config.image_size;
-  save_checkpoint(path, model, nullptr, meta);
+  testing::write_untrained_checkpoint(path, config, synth_class_names(3), {6, 6, 6}, 0);
 }
 
 // Runs `trashcl <args>` in this process and returns its stdout; a UserError propagates.

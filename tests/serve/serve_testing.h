@@ -1,4 +1,4 @@
-// What the serve tests share: a tiny untrained checkpoint with a gallery index, JPEG bytes of test images, and
+// What the serve tests share: a tiny untrained checkpoint (support/tiny_model.h) with a gallery index, JPEG bytes of test images, and
 // a server running in this process on 127.0.0.1 with an ephemeral port.
 // (Helpers of one test folder live in headers: the test CMake function compiles only test_*.cpp from here.)
 #pragma once
@@ -22,9 +22,7 @@
 #include "retrieval/hash_index.h"
 #include "serve/server.h"
 #include "support/test_support.h"
-#include "train/bins.h"
-#include "train/checkpoint.h"
-#include "train/options.h"
+#include "support/tiny_model.h"
 
 namespace trashcl::testing {
 
@@ -39,29 +37,6 @@ inline const std::vector<std::string>& tiny_classes() {
   return names;
 }
 
-// A tiny model (32 px, `tiny` backbone, 16-bit hash), saved untrained: serving needs a model, not a good one, and
-// this takes a fraction of a second where even two training steps would take several.
-inline void write_tiny_checkpoint(const std::filesystem::path& path) {
-  Config config;
-  config.backbone = "tiny";
-  config.image_size = 32;
-  config.hash_bits = 16;
-  config.decoder_width = 32;
-  config.queue_size = 16;
-  config.batch_size = 8;
-  torch::manual_seed(7);
-  const std::vector<double> prior(tiny_classes().size(), 1.0 / static_cast<double>(tiny_classes().size()));
-  ContrastiveClassifier model(model_options(config, prior));
-  model->eval();
-  CheckpointMeta meta;
-  meta.config_toml = config_to_toml(config);
-  meta.class_names = tiny_classes();
-  meta.class_bins = class_bins(meta.class_names, "");
-  meta.train_class_counts.assign(meta.class_names.size(), 10);
-  meta.image_size = config.image_size;
-  save_checkpoint(path, model, nullptr, meta);
-}
-
 // The model, 8 gallery photos under gallery/ (2 per class, synthetic) and their index, made once per test run.
 struct TinyModel {
   TempDir dir{"trashcl-serve-test"};
@@ -71,7 +46,8 @@ struct TinyModel {
   std::vector<std::string> gallery_files;           // relative paths, in index order
 
   TinyModel() {
-    write_tiny_checkpoint(checkpoint);
+    write_untrained_checkpoint(checkpoint, tiny_model_config(), tiny_classes(),
+                               std::vector<int64_t>(tiny_classes().size(), 10), 7);
     Predictor predictor(checkpoint);
     HashIndex built(predictor.hash_bits(), tiny_classes());
     for (int i = 0; i < 8; ++i) {

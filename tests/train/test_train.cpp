@@ -10,6 +10,7 @@
 #include "common/error.h"
 #include "data/synth.h"
 #include "support/test_support.h"
+#include "support/tiny_model.h"
 #include "train/checkpoint.h"
 #include "train/trainer.h"
 
@@ -20,14 +21,8 @@ using testing::read_bytes;
 using testing::TempDir;
 
 Config tiny_config(const std::filesystem::path& data) {
-  Config config;
+  Config config = testing::tiny_model_config();
   config.data = data.string();
-  config.backbone = "tiny";
-  config.image_size = 32;
-  config.batch_size = 8;
-  config.queue_size = 16;
-  config.hash_bits = 16;
-  config.decoder_width = 32;
   config.threads = 2;
   config.lr = 0.2;
   config.warmup_epochs = 1;
