@@ -3,6 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
 
 #include "common/error.h"
 #include "serve_testing.h"
@@ -153,18 +157,32 @@ TEST(ServeApi, BadRequestsGetJsonErrorsAndTheServerCarriesOn) {
   ASSERT_TRUE(after);
   EXPECT_EQ(after->status, 200) << after->body;
 
-  // Every answer above is counted by endpoint and status.
-  auto metrics = client->Get("/metrics");
-  ASSERT_TRUE(metrics);
-  for (const char* line : {"trashcl_requests_total{endpoint=\"/v1/classify\",status=\"400\"} 8",
-                           "trashcl_requests_total{endpoint=\"/v1/classify\",status=\"413\"} 1",
-                           "trashcl_requests_total{endpoint=\"/v1/classify\",status=\"405\"} 1",
-                           "trashcl_requests_total{endpoint=\"/v1/classify\",status=\"200\"} 1",
-                           "trashcl_requests_total{endpoint=\"unmatched\",status=\"404\"} 1",
-                           "trashcl_request_errors_total{endpoint=\"/v1/classify\"} 10",
-                           "trashcl_request_duration_seconds_bucket{endpoint=\"/v1/classify\",le=\"+Inf\"}",
-                           "# TYPE trashcl_batch_size histogram", "trashcl_batch_size_count 1"}) {
-    EXPECT_NE(metrics->body.find(line), std::string::npos) << line << "\n" << metrics->body;
+  // Every answer above is counted by endpoint and status. A request is counted once its answer has gone out, so
+  // the last ones may reach /metrics a moment after their client has read the answer: ask until all are there.
+  const std::vector<std::string> expected_lines{
+      "trashcl_requests_total{endpoint=\"/v1/classify\",status=\"400\"} 8",
+      "trashcl_requests_total{endpoint=\"/v1/classify\",status=\"413\"} 1",
+      "trashcl_requests_total{endpoint=\"/v1/classify\",status=\"405\"} 1",
+      "trashcl_requests_total{endpoint=\"/v1/classify\",status=\"200\"} 1",
+      "trashcl_requests_total{endpoint=\"unmatched\",status=\"404\"} 1",
+      "trashcl_request_errors_total{endpoint=\"/v1/classify\"} 10",
+      "trashcl_request_duration_seconds_bucket{endpoint=\"/v1/classify\",le=\"+Inf\"}",
+      "# TYPE trashcl_batch_size histogram",
+      "trashcl_batch_size_count 1"};
+  auto all_counted = [&](const std::string& text) {
+    return std::all_of(expected_lines.begin(), expected_lines.end(),
+                       [&](const std::string& line) { return text.find(line) != std::string::npos; });
+  };
+  std::string metrics;
+  for (int attempt = 0; attempt < 100; ++attempt) {  // 5 s at the most
+    auto answer = client->Get("/metrics");
+    ASSERT_TRUE(answer);
+    metrics = answer->body;
+    if (all_counted(metrics)) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  for (const std::string& line : expected_lines) {
+    EXPECT_NE(metrics.find(line), std::string::npos) << line << "\n" << metrics;
   }
 }
 
