@@ -154,7 +154,7 @@ std::string value_to_toml(const Config::Field& field) {
       field.value);
 }
 
-std::string config_to_toml(Config& config) {
+std::string config_to_toml(Config config) {
   std::string text = "# trashcl effective config\n";
   std::string section;
   for (const auto& field : config.fields()) {

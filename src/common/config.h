@@ -91,7 +91,7 @@ struct Config {
 std::string value_to_toml(const Config::Field& field);
 
 // The config as TOML, each key followed by its meaning: what --print-config shows and run folders keep.
-std::string config_to_toml(Config& config);
+std::string config_to_toml(Config config);
 
 // Reads TOML into `config`, key by key, except the keys in `skip` (given as flags, which win). Throws
 // UserError naming the file, the line and the key for invalid TOML, an unknown key or a wrong type.

@@ -32,7 +32,7 @@ inline Config tiny_model_config() {
 
 // Saves a randomly initialised model of `config` for these classes, whose training counts set its class prior.
 // The same seed gives the same weights.
-inline void write_untrained_checkpoint(const std::filesystem::path& path, Config config,
+inline void write_untrained_checkpoint(const std::filesystem::path& path, const Config& config,
                                        const std::vector<std::string>& class_names,
                                        const std::vector<int64_t>& train_class_counts, uint64_t seed) {
   const auto images = static_cast<double>(std::accumulate(train_class_counts.begin(), train_class_counts.end(), int64_t{0}));
