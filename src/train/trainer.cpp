@@ -7,6 +7,7 @@
 
 #include <csignal>
 #include <fstream>
+#include <functional>
 #include <optional>
 
 #include "common/clock.h"
@@ -170,19 +171,141 @@ void keep_metrics_up_to_step(const fs::path& metrics, int64_t checkpoint_step) {
   write_text_atomic(metrics, kept);
 }
 
+// Creates the run folder, or checks that it holds a run to resume - or none to overwrite.
+void prepare_run_folder(const fs::path& run_dir, bool resume) {
+  std::error_code error;
+  fs::create_directories(run_dir, error);
+  if (error) throw UserError(fmt::format("{}: cannot create the run folder: {}", run_dir.string(), error.message()));
+  const bool has_run = fs::exists(run_dir / "last.ckpt");
+  if (resume && !has_run) throw UserError(fmt::format("{}: nothing to resume (no last.ckpt)", run_dir.string()));
+  if (!resume && has_run) {
+    throw UserError(fmt::format("{}: holds a run already; add --resume to continue it, or choose another --out",
+                                run_dir.string()));
+  }
+}
+
+// What the steps of an epoch work with; every member outlives the epoch.
+struct StepContext {
+  const Config& config;
+  ContrastiveClassifier& model;
+  torch::optim::SGD& optimizer;
+  WeightAverage* average;  // null without model_ema
+  BatchLoader& loader;
+  const AugmentConfig& augment;
+  torch::Device device;
+  int64_t steps_per_epoch, warmup_steps, total_steps;
+  double peak_lr;
+  const StopSignals& stop_signals;
+  std::function<double()> seconds_left;  // the run's estimated remaining time, for the progress line
+};
+
+// What the steps of an epoch added up to.
+struct EpochSteps {
+  torch::Tensor loss_sums = torch::zeros({4}, torch::kFloat64);  // [4] total, classification, contrastive, quantization
+  int64_t count = 0;
+  double lr = 0;               // the last step's
+  double augment_seconds = 0;  // building the two views: part of the data share
+  bool stopped = false;        // --max-steps reached or a stop signal: the run ends after this epoch
+};
+
+// Trains the steps of `epoch` from `step` (past the epoch's start when a run resumed mid-epoch) to the epoch's end
+// or a stop, advancing `step`.
+EpochSteps train_epoch_steps(const StepContext& run, int64_t epoch, int64_t& step, Clock::time_point epoch_start) {
+  const Config& config = run.config;
+  const bool two_views = config.loss != "ce";
+  EpochSteps done;
+  Progress progress(epoch, config.epochs, run.steps_per_epoch, step - epoch * run.steps_per_epoch);
+  while (auto batch = run.loader.next()) {
+    const auto augment_start = Clock::now();
+    TwoViewBatch views = make_two_views(*batch, run.augment, run.device, two_views);
+    if (config.channels_last) views = in_channels_last(std::move(views));
+    done.augment_seconds += seconds_since(augment_start);
+
+    done.lr = learning_rate_at(step, run.warmup_steps, run.total_steps, run.peak_lr);
+    set_learning_rate(run.optimizer, done.lr, config.head_lr_scale);
+    run.model->set_step(step, run.total_steps);
+    LossTerms terms;
+    {
+      AutocastGuard autocast(config.precision == "bf16", run.device.is_cuda());
+      terms = run.model->training_loss(views.anchor, views.positive, views.labels);
+    }
+    run.optimizer.zero_grad();
+    terms.total.backward();
+    if (config.grad_clip > 0) torch::nn::utils::clip_grad_norm_(run.model->trainable_parameters(), config.grad_clip);
+    run.optimizer.step();
+    ++step;
+    if (run.average != nullptr) run.average->update(run.model, step);
+    ++done.count;
+
+    const torch::Tensor step_losses = torch::stack({terms.total.detach(), terms.classification.detach(),
+                                                    terms.contrastive.detach(), terms.quantization.detach()})
+                                          .to(torch::kCPU, torch::kFloat64);  // [4]
+    if (!torch::isfinite(step_losses).all().item<bool>()) {
+      throw UserError(fmt::format("step {}: the loss is not finite ({}); last.ckpt holds the last good epoch - try a "
+                                  "lower --lr or --grad-clip 5",
+                                  step, step_losses[0].item<double>()));
+    }
+    done.loss_sums += step_losses;
+    const double elapsed = std::max(seconds_since(epoch_start), 1e-9);
+    const auto& timing = run.loader.timing();
+    const int64_t step_in_epoch = step - epoch * run.steps_per_epoch;  // 1-based, counting a resumed run's earlier steps
+    progress.update({step_in_epoch, step_losses[0].item<double>(), done.lr, timing.images / elapsed,
+                     (timing.wait_seconds + done.augment_seconds) / elapsed, run.seconds_left()});
+    if ((config.max_steps > 0 && step >= config.max_steps) || run.stop_signals.received() != 0) {
+      done.stopped = true;
+      break;
+    }
+  }
+  progress.finish();
+  return done;
+}
+
+// One row of metrics.csv (kMetricsHeader); val_top1 and val_macro_f1 are -1 for an epoch not validated.
+struct EpochRow {
+  int64_t epoch = 0, step = 0;  // epoch 1-based
+  torch::Tensor mean_losses;    // [4] as EpochSteps::loss_sums
+  double lr = 0, val_top1 = -1, val_macro_f1 = -1, images_per_second = 0, data_share = 0, seconds = 0;
+};
+
+// Appends the row and flushes it, so that the file can be followed during the run; a failed write is reported and
+// training goes on (the checkpoints matter more than the log).
+void append_metrics_row(const fs::path& metrics, const EpochRow& row) {
+  std::ofstream file(metrics, std::ios::app);
+  file << fmt::format("{},{},{:.6f},{:.6f},{:.6f},{:.6f},{:.6g},{:.4f},{:.4f},{:.1f},{:.1f},{:.1f}\n", row.epoch,
+                      row.step, row.mean_losses[0].item<double>(), row.mean_losses[1].item<double>(),
+                      row.mean_losses[2].item<double>(), row.mean_losses[3].item<double>(), row.lr, row.val_top1,
+                      row.val_macro_f1, row.images_per_second, 100 * row.data_share, row.seconds);
+  if (!file.flush()) {
+    spdlog::warn("{}: cannot append epoch {}'s row (is the disk full?); training goes on", metrics.string(), row.epoch);
+  }
+}
+
+// The last line of a run's log: how it ended and where its model is.
+void log_run_end(const TrainSummary& summary, bool has_val_images, const fs::path& run_dir) {
+  const fs::path last = run_dir / "last.ckpt", best = run_dir / "best.ckpt";
+  const std::string took = fmt::format("done: {} steps in {}", summary.steps, format_duration(summary.seconds));
+  if (summary.stop_signal != 0) {
+    spdlog::warn("stopped by {} at step {}: {} holds it, and `trashcl train --out {} --resume` continues at the next "
+                 "step",
+                 summary.stop_signal == SIGINT ? "Ctrl-C (SIGINT)" : "SIGTERM", summary.steps, last.string(),
+                 run_dir.string());
+  } else if (summary.best_epoch < 0) {
+    spdlog::info("{}; no epoch was validated, so there is no best.ckpt: the model is in {}", took, last.string());
+  } else if (!has_val_images) {
+    spdlog::info("{}; no validation images, so best.ckpt holds epoch {}, the last whole one ({})", took,
+                 summary.best_epoch, best.string());
+  } else {
+    spdlog::info("{}; best validation top-1 {:.4f} at epoch {} ({})", took, summary.best_val_top1, summary.best_epoch,
+                 best.string());
+  }
+}
+
 }  // namespace
 
 TrainSummary train(Config config, const fs::path& run_dir, bool resume) {
   const auto run_start = Clock::now();
-  std::error_code error;
-  fs::create_directories(run_dir, error);
-  if (error) throw UserError(fmt::format("{}: cannot create the run folder: {}", run_dir.string(), error.message()));
+  prepare_run_folder(run_dir, resume);
   const fs::path last = run_dir / "last.ckpt", best = run_dir / "best.ckpt", metrics = run_dir / "metrics.csv";
-  if (resume && !fs::exists(last)) throw UserError(fmt::format("{}: nothing to resume (no last.ckpt)", run_dir.string()));
-  if (!resume && fs::exists(last)) {
-    throw UserError(fmt::format("{}: holds a run already; add --resume to continue it, or choose another --out",
-                                run_dir.string()));
-  }
   RunLog log(run_dir / "train.log");
   const torch::Device device = chosen_device(config.device);
   config.precision = resolve_precision(config.precision, device.is_cuda());  // config.toml keeps what ran
@@ -271,7 +394,6 @@ TrainSummary train(Config config, const fs::path& run_dir, bool resume) {
   eval_options.device = device;
   eval_options.flip_test = config.flip_test;
   eval_options.bf16 = config.precision == "bf16";
-  const bool two_views = config.loss != "ce";
   const bool has_val_images = !data.val.dataset.samples.empty();
   auto save = [&](const fs::path& path) {
     meta.cpu_rng_state = cpu_rng_state();
@@ -287,58 +409,14 @@ TrainSummary train(Config config, const fs::path& run_dir, bool resume) {
   };
 
   StopSignals stop_signals;  // from here Ctrl-C saves the step reached; before, there is nothing to lose
+  const StepContext step_context{config,          model,        optimizer,   average.get(), loader,  augment, device,
+                                 steps_per_epoch, warmup_steps, total_steps, peak_lr,       stop_signals, seconds_left};
   model->train();
   for (int64_t epoch = meta.step / steps_per_epoch; epoch < config.epochs; ++epoch) {
     const auto epoch_start = Clock::now();
     loader.reset_timing();
     loader.start_epoch(epoch, meta.step % steps_per_epoch);
-    Progress progress(epoch, config.epochs, steps_per_epoch, meta.step - epoch * steps_per_epoch);
-    double augment_seconds = 0, lr = 0;
-    torch::Tensor loss_sums = torch::zeros({4}, torch::kFloat64);  // total, classification, contrastive, quantization
-    int64_t steps_this_epoch = 0;
-    bool stop = false;
-    while (auto batch = loader.next()) {
-      const auto augment_start = Clock::now();
-      TwoViewBatch views = make_two_views(*batch, augment, device, two_views);
-      if (config.channels_last) views = in_channels_last(std::move(views));
-      augment_seconds += seconds_since(augment_start);
-
-      lr = learning_rate_at(meta.step, warmup_steps, total_steps, peak_lr);
-      set_learning_rate(optimizer, lr, config.head_lr_scale);
-      model->set_step(meta.step, total_steps);
-      LossTerms terms;
-      {
-        AutocastGuard autocast(config.precision == "bf16", device.is_cuda());
-        terms = model->training_loss(views.anchor, views.positive, views.labels);
-      }
-      optimizer.zero_grad();
-      terms.total.backward();
-      if (config.grad_clip > 0) torch::nn::utils::clip_grad_norm_(model->trainable_parameters(), config.grad_clip);
-      optimizer.step();
-      ++meta.step;
-      if (average) average->update(model, meta.step);
-      ++steps_this_epoch;
-
-      const torch::Tensor step_losses = torch::stack({terms.total.detach(), terms.classification.detach(),
-                                                      terms.contrastive.detach(), terms.quantization.detach()})
-                                            .to(torch::kCPU, torch::kFloat64);  // [4]
-      if (!torch::isfinite(step_losses).all().item<bool>()) {
-        throw UserError(fmt::format("step {}: the loss is not finite ({}); last.ckpt holds the last good epoch - try a "
-                                    "lower --lr or --grad-clip 5",
-                                    meta.step, step_losses[0].item<double>()));
-      }
-      loss_sums += step_losses;
-      const double elapsed = seconds_since(epoch_start);
-      const auto& timing = loader.timing();
-      const int64_t step_in_epoch = meta.step - epoch * steps_per_epoch;  // 1-based, counting a resumed run's earlier steps
-      progress.update({step_in_epoch, step_losses[0].item<double>(), lr, timing.images / std::max(elapsed, 1e-9),
-                       (timing.wait_seconds + augment_seconds) / std::max(elapsed, 1e-9), seconds_left()});
-      if ((config.max_steps > 0 && meta.step >= config.max_steps) || stop_signals.received() != 0) {
-        stop = true;
-        break;
-      }
-    }
-    progress.finish();
+    const EpochSteps steps = train_epoch_steps(step_context, epoch, meta.step, epoch_start);
 
     const double epoch_seconds = seconds_since(epoch_start);
     const bool epoch_done = meta.step % steps_per_epoch == 0;
@@ -357,18 +435,18 @@ TrainSummary train(Config config, const fs::path& run_dir, bool resume) {
             fmt::format(" (weight average; the trained weights {:.4f}, {:.4f})", trained.top1, trained.macro_f1);
       }
     }
-    const torch::Tensor mean_losses = loss_sums / std::max<int64_t>(steps_this_epoch, 1);
     const auto& timing = loader.timing();
-    const double images_per_second = timing.images / std::max(epoch_seconds, 1e-9);
-    const double data_share = (timing.wait_seconds + augment_seconds) / std::max(epoch_seconds, 1e-9);
-    std::ofstream metrics_file(metrics, std::ios::app);
-    metrics_file << fmt::format("{},{},{:.6f},{:.6f},{:.6f},{:.6f},{:.6g},{:.4f},{:.4f},{:.1f},{:.1f},{:.1f}\n", epoch + 1,
-                                meta.step, mean_losses[0].item<double>(), mean_losses[1].item<double>(),
-                                mean_losses[2].item<double>(), mean_losses[3].item<double>(), lr, val_top1, val_f1,
-                                images_per_second, 100 * data_share, epoch_seconds);
-    if (!metrics_file.flush()) {
-      spdlog::warn("{}: cannot append epoch {}'s row (is the disk full?); training goes on", metrics.string(), epoch + 1);
-    }
+    EpochRow row;
+    row.epoch = epoch + 1;
+    row.step = meta.step;
+    row.mean_losses = steps.loss_sums / std::max<int64_t>(steps.count, 1);
+    row.lr = steps.lr;
+    row.val_top1 = val_top1;
+    row.val_macro_f1 = val_f1;
+    row.images_per_second = timing.images / std::max(epoch_seconds, 1e-9);
+    row.data_share = (timing.wait_seconds + steps.augment_seconds) / std::max(epoch_seconds, 1e-9);
+    row.seconds = epoch_seconds;
+    append_metrics_row(metrics, row);
     std::string validation;
     if (!epoch_done) {
       validation = stop_signals.received() != 0 ? "not validated (the run was interrupted)"
@@ -382,8 +460,8 @@ TrainSummary train(Config config, const fs::path& run_dir, bool resume) {
     }
     const std::string time_left = meta.step < last_step ? fmt::format("; {} left", format_duration(seconds_left())) : "";
     spdlog::info("epoch {}/{}: loss {:.4f}, {}, {:.1f} img/s, data {:.0f}%, {:.0f}s{}", epoch + 1, config.epochs,
-                 mean_losses[0].item<double>(), validation, images_per_second, 100 * data_share, epoch_seconds,
-                 time_left);
+                 row.mean_losses[0].item<double>(), validation, row.images_per_second, 100 * row.data_share,
+                 epoch_seconds, time_left);
 
     const bool improved = validate && (!has_val_images || val_top1 > meta.best_metric);
     if (improved) {
@@ -399,7 +477,7 @@ TrainSummary train(Config config, const fs::path& run_dir, bool resume) {
                                     run_dir.string(), epoch + 1, config.epochs, meta.best_epoch, meta.best_metric),
                         *validation_report, class_names);
     }
-    if (stop || stop_signals.received() != 0) break;  // a signal during validation or the save stops here
+    if (steps.stopped || stop_signals.received() != 0) break;  // a signal during validation or the save stops here
   }
   TrainSummary summary;
   summary.stop_signal = meta.step < last_step ? stop_signals.received() : 0;  // at the end there is nothing to stop
@@ -407,21 +485,7 @@ TrainSummary train(Config config, const fs::path& run_dir, bool resume) {
   summary.best_epoch = meta.best_epoch;
   summary.best_val_top1 = meta.best_metric;
   summary.seconds = seconds_since(run_start);
-  const std::string took = fmt::format("done: {} steps in {}", summary.steps, format_duration(summary.seconds));
-  if (summary.stop_signal != 0) {
-    spdlog::warn("stopped by {} at step {}: {} holds it, and `trashcl train --out {} --resume` continues at the next "
-                 "step",
-                 summary.stop_signal == SIGINT ? "Ctrl-C (SIGINT)" : "SIGTERM", summary.steps, last.string(),
-                 run_dir.string());
-  } else if (summary.best_epoch < 0) {
-    spdlog::info("{}; no epoch was validated, so there is no best.ckpt: the model is in {}", took, last.string());
-  } else if (!has_val_images) {
-    spdlog::info("{}; no validation images, so best.ckpt holds epoch {}, the last whole one ({})", took,
-                 summary.best_epoch, best.string());
-  } else {
-    spdlog::info("{}; best validation top-1 {:.4f} at epoch {} ({})", took, summary.best_val_top1, summary.best_epoch,
-                 best.string());
-  }
+  log_run_end(summary, has_val_images, run_dir);
   return summary;
 }
 
