@@ -7,7 +7,6 @@
 
 #include <csignal>
 #include <fstream>
-#include <functional>
 #include <optional>
 
 #include "common/clock.h"
@@ -171,8 +170,8 @@ void keep_metrics_up_to_step(const fs::path& metrics, int64_t checkpoint_step) {
   write_text_atomic(metrics, kept);
 }
 
-// Creates the run folder, or checks that it holds a run to resume - or none to overwrite.
-void prepare_run_folder(const fs::path& run_dir, bool resume) {
+// The run folder, created, after checking that it holds a run to resume - or none that training would overwrite.
+const fs::path& checked_run_folder(const fs::path& run_dir, bool resume) {
   std::error_code error;
   fs::create_directories(run_dir, error);
   if (error) throw UserError(fmt::format("{}: cannot create the run folder: {}", run_dir.string(), error.message()));
@@ -182,82 +181,27 @@ void prepare_run_folder(const fs::path& run_dir, bool resume) {
     throw UserError(fmt::format("{}: holds a run already; add --resume to continue it, or choose another --out",
                                 run_dir.string()));
   }
+  return run_dir;
 }
 
-// What the steps of an epoch work with; every member outlives the epoch.
-struct StepContext {
-  const Config& config;
-  ContrastiveClassifier& model;
-  torch::optim::SGD& optimizer;
-  WeightAverage* average;  // null without model_ema
-  BatchLoader& loader;
-  const AugmentConfig& augment;
-  torch::Device device;
-  int64_t steps_per_epoch, warmup_steps, total_steps;
-  double peak_lr;
-  const StopSignals& stop_signals;
-  std::function<double()> seconds_left;  // the run's estimated remaining time, for the progress line
-};
-
-// What the steps of an epoch added up to.
-struct EpochSteps {
-  torch::Tensor loss_sums = torch::zeros({4}, torch::kFloat64);  // [4] total, classification, contrastive, quantization
-  int64_t count = 0;
-  double lr = 0;               // the last step's
-  double augment_seconds = 0;  // building the two views: part of the data share
-  bool stopped = false;        // --max-steps reached or a stop signal: the run ends after this epoch
-};
-
-// Trains the steps of `epoch` from `step` (past the epoch's start when a run resumed mid-epoch) to the epoch's end
-// or a stop, advancing `step`.
-EpochSteps train_epoch_steps(const StepContext& run, int64_t epoch, int64_t& step, Clock::time_point epoch_start) {
-  const Config& config = run.config;
-  const bool two_views = config.loss != "ce";
-  EpochSteps done;
-  Progress progress(epoch, config.epochs, run.steps_per_epoch, step - epoch * run.steps_per_epoch);
-  while (auto batch = run.loader.next()) {
-    const auto augment_start = Clock::now();
-    TwoViewBatch views = make_two_views(*batch, run.augment, run.device, two_views);
-    if (config.channels_last) views = in_channels_last(std::move(views));
-    done.augment_seconds += seconds_since(augment_start);
-
-    done.lr = learning_rate_at(step, run.warmup_steps, run.total_steps, run.peak_lr);
-    set_learning_rate(run.optimizer, done.lr, config.head_lr_scale);
-    run.model->set_step(step, run.total_steps);
-    LossTerms terms;
-    {
-      AutocastGuard autocast(config.precision == "bf16", run.device.is_cuda());
-      terms = run.model->training_loss(views.anchor, views.positive, views.labels);
-    }
-    run.optimizer.zero_grad();
-    terms.total.backward();
-    if (config.grad_clip > 0) torch::nn::utils::clip_grad_norm_(run.model->trainable_parameters(), config.grad_clip);
-    run.optimizer.step();
-    ++step;
-    if (run.average != nullptr) run.average->update(run.model, step);
-    ++done.count;
-
-    const torch::Tensor step_losses = torch::stack({terms.total.detach(), terms.classification.detach(),
-                                                    terms.contrastive.detach(), terms.quantization.detach()})
-                                          .to(torch::kCPU, torch::kFloat64);  // [4]
-    if (!torch::isfinite(step_losses).all().item<bool>()) {
-      throw UserError(fmt::format("step {}: the loss is not finite ({}); last.ckpt holds the last good epoch - try a "
-                                  "lower --lr or --grad-clip 5",
-                                  step, step_losses[0].item<double>()));
-    }
-    done.loss_sums += step_losses;
-    const double elapsed = std::max(seconds_since(epoch_start), 1e-9);
-    const auto& timing = run.loader.timing();
-    const int64_t step_in_epoch = step - epoch * run.steps_per_epoch;  // 1-based, counting a resumed run's earlier steps
-    progress.update({step_in_epoch, step_losses[0].item<double>(), done.lr, timing.images / elapsed,
-                     (timing.wait_seconds + done.augment_seconds) / elapsed, run.seconds_left()});
-    if ((config.max_steps > 0 && step >= config.max_steps) || run.stop_signals.received() != 0) {
-      done.stopped = true;
-      break;
-    }
+// The config as the run follows it and config.toml keeps it: the precision `auto` resolved for the device, and the
+// data named by absolute paths, so that `--resume` finds them from any working directory.
+Config effective_config(Config config, const torch::Device& device) {
+  config.precision = resolve_precision(config.precision, device.is_cuda());
+  for (std::string* path : {&config.data, &config.split}) {
+    if (!path->empty()) *path = fs::absolute(*path).lexically_normal().string();
   }
-  progress.finish();
-  return done;
+  return config;
+}
+
+LoaderOptions training_loader_options(const Config& config, int64_t training_images) {
+  LoaderOptions options;
+  options.batch_size = config.batch_size;
+  options.drop_last = training_images > config.batch_size;  // batch norm and the queue want full batches
+  options.class_balanced = config.class_balanced;
+  options.seed = config.seed;
+  options.threads = config.loader_threads;
+  return options;
 }
 
 // One row of metrics.csv (kMetricsHeader); val_top1 and val_macro_f1 are -1 for an epoch not validated.
@@ -300,193 +244,286 @@ void log_run_end(const TrainSummary& summary, bool has_val_images, const fs::pat
   }
 }
 
-}  // namespace
+// One run of `trashcl train`: the constructor sets it up (run folder, log, data, model, optimizer, loader, and
+// the state of last.ckpt when resuming); run() trains the epochs left and keeps the run folder.
+class TrainingRun {
+ public:
+  TrainingRun(Config config, const fs::path& run_dir, bool resume);
+  TrainSummary run();
 
-TrainSummary train(Config config, const fs::path& run_dir, bool resume) {
-  const auto run_start = Clock::now();
-  prepare_run_folder(run_dir, resume);
-  const fs::path last = run_dir / "last.ckpt", best = run_dir / "best.ckpt", metrics = run_dir / "metrics.csv";
-  RunLog log(run_dir / "train.log");
-  const torch::Device device = chosen_device(config.device);
-  config.precision = resolve_precision(config.precision, device.is_cuda());  // config.toml keeps what ran
-  // config.toml names the data by absolute paths, so `--resume` finds them from any working directory.
-  for (std::string* path : {&config.data, &config.split}) {
-    if (!path->empty()) *path = fs::absolute(*path).lexically_normal().string();
-  }
+ private:
+  // What the steps of an epoch added up to.
+  struct EpochSteps {
+    torch::Tensor loss_sums = torch::zeros({4}, torch::kFloat64);  // [4] total, classification, contrastive, quantization
+    int64_t count = 0;
+    double lr = 0;               // the last step's
+    double augment_seconds = 0;  // building the two views: part of the data share
+    bool stopped = false;        // --max-steps reached or a stop signal: the run ends after this epoch
+  };
 
-  SplitData data = load_split_data(config);
-  const auto counts = data.train.dataset.class_counts();
-  const auto& class_names = data.train.dataset.class_names;
-  ModelOptions model_config = model_options(config, data.train.dataset.class_prior());
-  const auto training_images = static_cast<int64_t>(data.train.dataset.samples.size());
+  // The validation after an epoch.
+  struct EpochValidation {
+    bool due = false;                            // a whole epoch at which --eval-every (or the last epoch) asks for one
+    std::optional<ClassificationReport> report;  // of the weights that predict; none without validation images
+    std::string summary;                         // for the epoch's log line: the scores, or why there are none
+  };
+
+  // Trains the steps of `epoch` from the current step (past the epoch's start when a run resumed mid-epoch) to the
+  // epoch's end or a stop.
+  EpochSteps train_steps(int64_t epoch, Clock::time_point epoch_start, const StopSignals& stop_signals);
+  EpochValidation validate(int64_t epoch, bool epoch_done, int stop_signal);
+  void save(const fs::path& checkpoint);
+  double seconds_left() const;  // the run's, estimated from this process's steps (a resumed run's earlier speed is unknown)
+  bool has_val_images() const { return !data_.val.dataset.samples.empty(); }
+
+  const Clock::time_point start_ = Clock::now();
+  const fs::path run_dir_, last_, best_, metrics_;
+  RunLog log_;
+  const torch::Device device_;
+  const Config config_;
+  const SplitData data_;
+  ContrastiveClassifier model_{nullptr};
+  std::unique_ptr<torch::optim::SGD> optimizer_;
+  std::unique_ptr<WeightAverage> average_;  // null without model_ema
+  std::unique_ptr<BatchLoader> loader_;
+  AugmentConfig augment_;
+  EvalOptions eval_options_;
+  CheckpointMeta meta_;  // what every checkpoint holds besides the weights; meta_.step is the step reached
+  double peak_lr_ = 0;
+  int64_t steps_per_epoch_ = 0, total_steps_ = 0, warmup_steps_ = 0;
+  int64_t last_step_ = 0;  // the step the run ends at: the schedule's last, or --max-steps
+  int64_t first_step_ = 0;  // the step this process started at
+  Clock::time_point loop_start_;
+};
+
+TrainingRun::TrainingRun(Config config, const fs::path& run_dir, bool resume)
+    : run_dir_(checked_run_folder(run_dir, resume)),
+      last_(run_dir_ / "last.ckpt"),
+      best_(run_dir_ / "best.ckpt"),
+      metrics_(run_dir_ / "metrics.csv"),
+      log_(run_dir_ / "train.log"),
+      device_(chosen_device(config.device)),
+      config_(effective_config(std::move(config), device_)),
+      data_(load_split_data(config_)) {
+  const Dataset& train_set = data_.train.dataset;
+  const ModelOptions model_config = model_options(config_, train_set.class_prior());
+  const auto training_images = static_cast<int64_t>(train_set.samples.size());
   if (model_config.momentum && model_config.loss != "ce" && model_config.queue_size > training_images) {
     throw UserError(fmt::format("--queue-size {}: larger than the {} training images; use at most that many",
                                 model_config.queue_size, training_images));
   }
 
-  torch::manual_seed(static_cast<uint64_t>(config.seed));
-  ContrastiveClassifier model(model_config);
-  model->to(device);
-  if (config.channels_last) to_channels_last(*model);
-  const double peak_lr = config.lr * config.batch_size / 128.0;  // linear scaling rule
-  const std::unique_ptr<torch::optim::SGD> sgd = make_optimizer(model, config, peak_lr);
-  torch::optim::SGD& optimizer = *sgd;
-  std::unique_ptr<WeightAverage> average;
-  if (config.model_ema > 0) {
-    average = std::make_unique<WeightAverage>(model, config.model_ema);
-    if (config.channels_last) to_channels_last(*average->model());
+  torch::manual_seed(static_cast<uint64_t>(config_.seed));
+  model_ = ContrastiveClassifier(model_config);
+  model_->to(device_);
+  if (config_.channels_last) to_channels_last(*model_);
+  peak_lr_ = config_.lr * config_.batch_size / 128.0;  // linear scaling rule
+  optimizer_ = make_optimizer(model_, config_, peak_lr_);
+  if (config_.model_ema > 0) {
+    average_ = std::make_unique<WeightAverage>(model_, config_.model_ema);
+    if (config_.channels_last) to_channels_last(*average_->model());
   }
-  LoaderOptions loader_options;
-  loader_options.batch_size = config.batch_size;
-  loader_options.drop_last = training_images > config.batch_size;  // batch norm and the queue want full batches
-  loader_options.class_balanced = config.class_balanced;
-  loader_options.seed = config.seed;
-  loader_options.threads = config.loader_threads;
   std::vector<int> labels;
-  for (const auto& sample : data.train.dataset.samples) labels.push_back(sample.label);
-  BatchLoader loader(data.train.cache, labels, static_cast<int>(class_names.size()), loader_options);
+  for (const auto& sample : train_set.samples) labels.push_back(sample.label);
+  loader_ = std::make_unique<BatchLoader>(data_.train.cache, labels, static_cast<int>(train_set.class_names.size()),
+                                          training_loader_options(config_, training_images));
+  steps_per_epoch_ = loader_->batches_per_epoch();
+  total_steps_ = steps_per_epoch_ * config_.epochs;
+  warmup_steps_ = static_cast<int64_t>(config_.warmup_epochs * steps_per_epoch_);
+  last_step_ = config_.max_steps > 0 ? std::min(total_steps_, config_.max_steps) : total_steps_;
 
-  const int64_t steps_per_epoch = loader.batches_per_epoch();
-  const int64_t total_steps = steps_per_epoch * config.epochs;
-  const auto warmup_steps = static_cast<int64_t>(config.warmup_epochs * steps_per_epoch);
+  augment_ = augment_config(config_);
+  eval_options_.augment = augment_;
+  eval_options_.device = device_;
+  eval_options_.flip_test = config_.flip_test;
+  eval_options_.bf16 = config_.precision == "bf16";
 
-  CheckpointMeta meta;
-  meta.config_toml = config_to_toml(config);
-  meta.class_names = class_names;
-  meta.class_bins = class_bins(class_names, config.bins);
-  meta.train_class_counts = counts;
-  meta.image_size = config.image_size;
+  meta_.config_toml = config_to_toml(config_);
+  meta_.class_names = train_set.class_names;
+  meta_.class_bins = class_bins(train_set.class_names, config_.bins);
+  meta_.train_class_counts = train_set.class_counts();
+  meta_.image_size = config_.image_size;
+  meta_.mean = augment_.mean;  // the checkpoint keeps the normalisation that eval and predict apply
+  meta_.std = augment_.std;
   if (resume) {
-    const RestoredRun stored = restore(last, model, optimizer, average.get(), device);
-    if (config.channels_last) to_channels_last(*model);  // a checkpoint keeps the layout it was saved in
-    meta.step = stored.meta.step;
-    meta.best_metric = stored.meta.best_metric;
-    meta.best_epoch = stored.meta.best_epoch;
-    spdlog::info("resuming {} at step {}", run_dir.string(), meta.step);
-    keep_metrics_up_to_step(metrics, meta.step);
-    const std::vector<std::string> changes = changed_settings(stored.saved_config, config);
+    const RestoredRun stored = restore(last_, model_, *optimizer_, average_.get(), device_);
+    if (config_.channels_last) to_channels_last(*model_);  // a checkpoint keeps the layout it was saved in
+    meta_.step = stored.meta.step;
+    meta_.best_metric = stored.meta.best_metric;
+    meta_.best_epoch = stored.meta.best_epoch;
+    spdlog::info("resuming {} at step {}", run_dir_.string(), meta_.step);
+    keep_metrics_up_to_step(metrics_, meta_.step);
+    const std::vector<std::string> changes = changed_settings(stored.saved_config, config_);
     if (!changes.empty()) {
       spdlog::warn("resuming with settings changed from the run's: {}; from step {} the run follows the new ones "
                    "(the learning-rate schedule too)",
-                   fmt::join(changes, ", "), meta.step);
+                   fmt::join(changes, ", "), meta_.step);
     }
   } else {
-    write_text_atomic(metrics, kMetricsHeader);
+    write_text_atomic(metrics_, kMetricsHeader);
   }
-  write_text_atomic(run_dir / "config.toml", meta.config_toml);
+  write_text_atomic(run_dir_ / "config.toml", meta_.config_toml);
+
   spdlog::info("training {} images in {} classes, {} validation; {} steps of {} images ({} epochs) on {} in {}",
-               training_images, class_names.size(), data.val.dataset.samples.size(), total_steps, config.batch_size,
-               config.epochs, device.str(), config.precision);
-  if (average) {
-    spdlog::info("validation, best.ckpt and prediction use the weight average (model_ema = {})", config.model_ema);
+               training_images, train_set.class_names.size(), data_.val.dataset.samples.size(), total_steps_,
+               config_.batch_size, config_.epochs, device_.str(), config_.precision);
+  if (average_) {
+    spdlog::info("validation, best.ckpt and prediction use the weight average (model_ema = {})", config_.model_ema);
   }
-  if (warmup_steps >= total_steps) {
+  if (warmup_steps_ >= total_steps_) {
     spdlog::warn("--warmup-epochs {} covers the whole {}-epoch run: the learning rate never reaches its peak ({}); "
                  "warm up for a fraction of the epochs",
-                 config.warmup_epochs, config.epochs, peak_lr);
+                 config_.warmup_epochs, config_.epochs, peak_lr_);
   }
+}
 
-  const AugmentConfig augment = augment_config(config);
-  meta.mean = augment.mean;  // the checkpoint keeps the normalisation that eval and predict apply
-  meta.std = augment.std;
-  EvalOptions eval_options;
-  eval_options.augment = augment;
-  eval_options.device = device;
-  eval_options.flip_test = config.flip_test;
-  eval_options.bf16 = config.precision == "bf16";
-  const bool has_val_images = !data.val.dataset.samples.empty();
-  auto save = [&](const fs::path& path) {
-    meta.cpu_rng_state = cpu_rng_state();
-    save_checkpoint(path, model, &optimizer, meta, average ? &average->model() : nullptr);
-  };
-
-  // The run's remaining time is estimated from this process's own steps (a resumed run's earlier speed is unknown).
-  const int64_t last_step = config.max_steps > 0 ? std::min(total_steps, config.max_steps) : total_steps;
-  const int64_t first_step = meta.step;
-  const auto loop_start = Clock::now();
-  auto seconds_left = [&] {
-    return run_seconds_left(seconds_since(loop_start), meta.step - first_step, last_step - meta.step);
-  };
-
+TrainSummary TrainingRun::run() {
   StopSignals stop_signals;  // from here Ctrl-C saves the step reached; before, there is nothing to lose
-  const StepContext step_context{config,          model,        optimizer,   average.get(), loader,  augment, device,
-                                 steps_per_epoch, warmup_steps, total_steps, peak_lr,       stop_signals, seconds_left};
-  model->train();
-  for (int64_t epoch = meta.step / steps_per_epoch; epoch < config.epochs; ++epoch) {
+  first_step_ = meta_.step;
+  loop_start_ = Clock::now();
+  model_->train();
+  for (int64_t epoch = meta_.step / steps_per_epoch_; epoch < config_.epochs; ++epoch) {
     const auto epoch_start = Clock::now();
-    loader.reset_timing();
-    loader.start_epoch(epoch, meta.step % steps_per_epoch);
-    const EpochSteps steps = train_epoch_steps(step_context, epoch, meta.step, epoch_start);
-
+    loader_->reset_timing();
+    loader_->start_epoch(epoch, meta_.step % steps_per_epoch_);
+    const EpochSteps steps = train_steps(epoch, epoch_start, stop_signals);
     const double epoch_seconds = seconds_since(epoch_start);
-    const bool epoch_done = meta.step % steps_per_epoch == 0;
-    const bool validate = epoch_done && ((epoch + 1) % std::max(1, config.eval_every) == 0 || epoch + 1 == config.epochs);
-    double val_top1 = -1, val_f1 = -1;
-    std::optional<ClassificationReport> validation_report;
-    std::string trained_weights_validation;  // with a weight average: how the trained weights themselves score
-    if (validate && has_val_images) {
-      ContrastiveClassifier& validated = average ? average->model() : model;
-      validation_report = evaluate(validated, data.val, eval_options, counts);
-      val_top1 = validation_report->top1;
-      val_f1 = validation_report->macro_f1;
-      if (average) {
-        const ClassificationReport trained = evaluate(model, data.val, eval_options, counts);
-        trained_weights_validation =
-            fmt::format(" (weight average; the trained weights {:.4f}, {:.4f})", trained.top1, trained.macro_f1);
-      }
-    }
-    const auto& timing = loader.timing();
+    const bool epoch_done = meta_.step % steps_per_epoch_ == 0;
+    const EpochValidation validation = validate(epoch, epoch_done, stop_signals.received());
+
+    const auto& timing = loader_->timing();
     EpochRow row;
     row.epoch = epoch + 1;
-    row.step = meta.step;
+    row.step = meta_.step;
     row.mean_losses = steps.loss_sums / std::max<int64_t>(steps.count, 1);
     row.lr = steps.lr;
-    row.val_top1 = val_top1;
-    row.val_macro_f1 = val_f1;
+    if (validation.report) {
+      row.val_top1 = validation.report->top1;
+      row.val_macro_f1 = validation.report->macro_f1;
+    }
     row.images_per_second = timing.images / std::max(epoch_seconds, 1e-9);
     row.data_share = (timing.wait_seconds + steps.augment_seconds) / std::max(epoch_seconds, 1e-9);
     row.seconds = epoch_seconds;
-    append_metrics_row(metrics, row);
-    std::string validation;
-    if (!epoch_done) {
-      validation = stop_signals.received() != 0 ? "not validated (the run was interrupted)"
-                                                : "not validated (the epoch was cut short by --max-steps)";
-    } else if (!validate) {
-      validation = fmt::format("not validated (every {} epochs: --eval-every)", config.eval_every);
-    } else if (!has_val_images) {
-      validation = "not validated (no validation images)";
-    } else {
-      validation = fmt::format("val top-1 {:.4f}, val macro-F1 {:.4f}{}", val_top1, val_f1, trained_weights_validation);
-    }
-    const std::string time_left = meta.step < last_step ? fmt::format("; {} left", format_duration(seconds_left())) : "";
-    spdlog::info("epoch {}/{}: loss {:.4f}, {}, {:.1f} img/s, data {:.0f}%, {:.0f}s{}", epoch + 1, config.epochs,
-                 row.mean_losses[0].item<double>(), validation, row.images_per_second, 100 * row.data_share,
+    append_metrics_row(metrics_, row);
+    const std::string time_left =
+        meta_.step < last_step_ ? fmt::format("; {} left", format_duration(seconds_left())) : "";
+    spdlog::info("epoch {}/{}: loss {:.4f}, {}, {:.1f} img/s, data {:.0f}%, {:.0f}s{}", epoch + 1, config_.epochs,
+                 row.mean_losses[0].item<double>(), validation.summary, row.images_per_second, 100 * row.data_share,
                  epoch_seconds, time_left);
 
-    const bool improved = validate && (!has_val_images || val_top1 > meta.best_metric);
-    if (improved) {
-      meta.best_metric = val_top1;
-      meta.best_epoch = epoch + 1;
-      save(best);
+    // Without validation images every validated epoch counts as the best: best.ckpt is the last whole one.
+    if (validation.due && (!has_val_images() || row.val_top1 > meta_.best_metric)) {
+      meta_.best_metric = row.val_top1;
+      meta_.best_epoch = epoch + 1;
+      save(best_);
     }
-    save(last);
-    if (validation_report) {  // the curves so far and this validation; `trashcl eval` replaces it with its split's
-      write_report_html(run_dir,
+    save(last_);
+    if (validation.report) {  // the curves so far and this validation; `trashcl eval` replaces it with its split's
+      write_report_html(run_dir_,
                         fmt::format("trashcl train: {}, validation after epoch {} of {} (best so far: epoch {}, top-1 "
                                     "{:.4f})",
-                                    run_dir.string(), epoch + 1, config.epochs, meta.best_epoch, meta.best_metric),
-                        *validation_report, class_names);
+                                    run_dir_.string(), epoch + 1, config_.epochs, meta_.best_epoch, meta_.best_metric),
+                        *validation.report, meta_.class_names);
     }
     if (steps.stopped || stop_signals.received() != 0) break;  // a signal during validation or the save stops here
   }
   TrainSummary summary;
-  summary.stop_signal = meta.step < last_step ? stop_signals.received() : 0;  // at the end there is nothing to stop
-  summary.steps = meta.step;
-  summary.best_epoch = meta.best_epoch;
-  summary.best_val_top1 = meta.best_metric;
-  summary.seconds = seconds_since(run_start);
-  log_run_end(summary, has_val_images, run_dir);
+  summary.stop_signal = meta_.step < last_step_ ? stop_signals.received() : 0;  // at the end there is nothing to stop
+  summary.steps = meta_.step;
+  summary.best_epoch = meta_.best_epoch;
+  summary.best_val_top1 = meta_.best_metric;
+  summary.seconds = seconds_since(start_);
+  log_run_end(summary, has_val_images(), run_dir_);
   return summary;
+}
+
+TrainingRun::EpochSteps TrainingRun::train_steps(int64_t epoch, Clock::time_point epoch_start,
+                                                 const StopSignals& stop_signals) {
+  const bool two_views = config_.loss != "ce";
+  EpochSteps done;
+  Progress progress(epoch, config_.epochs, steps_per_epoch_, meta_.step - epoch * steps_per_epoch_);
+  while (auto batch = loader_->next()) {
+    const auto augment_start = Clock::now();
+    TwoViewBatch views = make_two_views(*batch, augment_, device_, two_views);
+    if (config_.channels_last) views = in_channels_last(std::move(views));
+    done.augment_seconds += seconds_since(augment_start);
+
+    done.lr = learning_rate_at(meta_.step, warmup_steps_, total_steps_, peak_lr_);
+    set_learning_rate(*optimizer_, done.lr, config_.head_lr_scale);
+    model_->set_step(meta_.step, total_steps_);
+    LossTerms terms;
+    {
+      AutocastGuard autocast(config_.precision == "bf16", device_.is_cuda());
+      terms = model_->training_loss(views.anchor, views.positive, views.labels);
+    }
+    optimizer_->zero_grad();
+    terms.total.backward();
+    if (config_.grad_clip > 0) torch::nn::utils::clip_grad_norm_(model_->trainable_parameters(), config_.grad_clip);
+    optimizer_->step();
+    ++meta_.step;
+    if (average_) average_->update(model_, meta_.step);
+    ++done.count;
+
+    const torch::Tensor step_losses = torch::stack({terms.total.detach(), terms.classification.detach(),
+                                                    terms.contrastive.detach(), terms.quantization.detach()})
+                                          .to(torch::kCPU, torch::kFloat64);  // [4]
+    if (!torch::isfinite(step_losses).all().item<bool>()) {
+      throw UserError(fmt::format("step {}: the loss is not finite ({}); last.ckpt holds the last good epoch - try a "
+                                  "lower --lr or --grad-clip 5",
+                                  meta_.step, step_losses[0].item<double>()));
+    }
+    done.loss_sums += step_losses;
+    const double elapsed = std::max(seconds_since(epoch_start), 1e-9);
+    const auto& timing = loader_->timing();
+    const int64_t step_in_epoch = meta_.step - epoch * steps_per_epoch_;  // 1-based, counting a resumed run's earlier steps
+    progress.update({step_in_epoch, step_losses[0].item<double>(), done.lr, timing.images / elapsed,
+                     (timing.wait_seconds + done.augment_seconds) / elapsed, seconds_left()});
+    if ((config_.max_steps > 0 && meta_.step >= config_.max_steps) || stop_signals.received() != 0) {
+      done.stopped = true;
+      break;
+    }
+  }
+  progress.finish();
+  return done;
+}
+
+TrainingRun::EpochValidation TrainingRun::validate(int64_t epoch, bool epoch_done, int stop_signal) {
+  EpochValidation validation;
+  validation.due = epoch_done && ((epoch + 1) % std::max(1, config_.eval_every) == 0 || epoch + 1 == config_.epochs);
+  if (!epoch_done) {
+    validation.summary = stop_signal != 0 ? "not validated (the run was interrupted)"
+                                          : "not validated (the epoch was cut short by --max-steps)";
+  } else if (!validation.due) {
+    validation.summary = fmt::format("not validated (every {} epochs: --eval-every)", config_.eval_every);
+  } else if (!has_val_images()) {
+    validation.summary = "not validated (no validation images)";
+  } else {
+    ContrastiveClassifier& validated = average_ ? average_->model() : model_;
+    const ClassificationReport& report =
+        validation.report.emplace(evaluate(validated, data_.val, eval_options_, meta_.train_class_counts));
+    validation.summary = fmt::format("val top-1 {:.4f}, val macro-F1 {:.4f}", report.top1, report.macro_f1);
+    if (average_) {  // how the trained weights themselves score
+      const ClassificationReport trained = evaluate(model_, data_.val, eval_options_, meta_.train_class_counts);
+      validation.summary +=
+          fmt::format(" (weight average; the trained weights {:.4f}, {:.4f})", trained.top1, trained.macro_f1);
+    }
+  }
+  return validation;
+}
+
+void TrainingRun::save(const fs::path& checkpoint) {
+  meta_.cpu_rng_state = cpu_rng_state();
+  save_checkpoint(checkpoint, model_, optimizer_.get(), meta_, average_ ? &average_->model() : nullptr);
+}
+
+double TrainingRun::seconds_left() const {
+  return run_seconds_left(seconds_since(loop_start_), meta_.step - first_step_, last_step_ - meta_.step);
+}
+
+}  // namespace
+
+TrainSummary train(Config config, const fs::path& run_dir, bool resume) {
+  return TrainingRun(std::move(config), run_dir, resume).run();
 }
 
 }  // namespace trashcl
