@@ -199,8 +199,7 @@ void write_split_csv(const fs::path& file, const std::vector<SplitEntry>& entrie
   for (const auto& entry : entries) {
     out << csv_field(entry.path) << ',' << csv_field(entry.label) << ',' << csv_field(entry.split) << '\n';
   }
-  const std::string text = out.str();
-  write_file_atomic(file, std::vector<uint8_t>(text.begin(), text.end()));
+  write_text_atomic(file, out.str());
 }
 
 Dataset dataset_from_split(const fs::path& root, const std::vector<SplitEntry>& entries, const std::string& split,

@@ -208,6 +208,10 @@ void write_file_atomic(const std::filesystem::path& path, const std::vector<uint
   replace_file_atomic(path, write_bytes, durability);
 }
 
+void write_text_atomic(const std::filesystem::path& path, const std::string& text, Durability durability) {
+  write_file_atomic(path, std::vector<uint8_t>(text.begin(), text.end()), durability);
+}
+
 void write_png(const std::filesystem::path& path, const Image& image) { write_file_atomic(path, encode_png(image)); }
 
 void write_jpeg(const std::filesystem::path& path, const Image& image, int quality) {

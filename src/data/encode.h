@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "data/image.h"
@@ -27,6 +28,10 @@ void replace_file_atomic(const std::filesystem::path& path,
 
 // `bytes` as the whole of `path`, through replace_file_atomic; throws UserError naming the path on failure.
 void write_file_atomic(const std::filesystem::path& path, const std::vector<uint8_t>& bytes,
+                       Durability durability = Durability::kProcessCrash);
+
+// `text` as the whole of `path`, as write_file_atomic.
+void write_text_atomic(const std::filesystem::path& path, const std::string& text,
                        Durability durability = Durability::kProcessCrash);
 
 // fsync: a written file's data, or a folder's entries (a rename in it), are on the disk when this returns.

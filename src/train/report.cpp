@@ -166,7 +166,7 @@ void write_report_html(const std::filesystem::path& run_dir, const std::string& 
   std::stringstream metrics_text;
   metrics_text << metrics.rdbuf();
   const std::string html = render_report_html(title, report, class_names, metrics_text.str());
-  write_file_atomic(run_dir / "report.html", std::vector<uint8_t>(html.begin(), html.end()));
+  write_text_atomic(run_dir / "report.html", html);
 }
 
 }  // namespace trashcl

@@ -2,15 +2,12 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/spdlog.h>
 
 #include <csignal>
-#include <fstream>
 #include <optional>
 
 #include "common/clock.h"
-#include "common/csv.h"
 #include "common/device.h"
 #include "common/error.h"
 #include "data/dataset.h"
@@ -27,6 +24,7 @@
 #include "train/progress.h"
 #include "train/report.h"
 #include "train/rng_state.h"
+#include "train/run_folder.h"
 #include "train/schedule.h"
 #include "train/stop_signals.h"
 #include "train/weight_average.h"
@@ -34,28 +32,6 @@
 namespace trashcl {
 namespace fs = std::filesystem;
 namespace {
-
-// Adds RUN_DIR/train.log to the logger for the lifetime of the object, flushed at every message so that the file
-// can be followed during the run and keeps every epoch's line if the process is killed.
-class RunLog {
- public:
-  explicit RunLog(const fs::path& file)
-      : sink_(std::make_shared<spdlog::sinks::basic_file_sink_mt>(file.string())),
-        previous_flush_level_(spdlog::default_logger()->flush_level()) {
-    sink_->set_pattern("%Y-%m-%d %H:%M:%S %l: %v");
-    spdlog::default_logger()->sinks().push_back(sink_);
-    spdlog::default_logger()->flush_on(spdlog::level::trace);
-  }
-  ~RunLog() {
-    auto& sinks = spdlog::default_logger()->sinks();
-    sinks.erase(std::remove(sinks.begin(), sinks.end(), sink_), sinks.end());
-    spdlog::default_logger()->flush_on(previous_flush_level_);
-  }
-
- private:
-  spdlog::sink_ptr sink_;
-  spdlog::level::level_enum previous_flush_level_;
-};
 
 struct SplitData {
   LoadedDataset train, val;  // val.dataset.samples is empty when the manifest has no validation split
@@ -101,10 +77,6 @@ SplitData load_split_data(const Config& config) {
   return data;
 }
 
-void write_text_atomic(const fs::path& path, const std::string& text) {
-  write_file_atomic(path, std::vector<uint8_t>(text.begin(), text.end()));
-}
-
 // What a resumed run keeps of its checkpoint besides the weights.
 struct RestoredRun {
   CheckpointMeta meta;
@@ -135,55 +107,6 @@ std::vector<std::string> changed_settings(Config saved, Config now) {
   return changes;
 }
 
-const char* kMetricsHeader =
-    "epoch,step,loss,classification_loss,contrastive_loss,quantization_loss,lr,val_top1,val_macro_f1,img_per_s,"
-    "data_wait_pct,epoch_seconds\n";
-
-// A resumed run redoes the steps after its checkpoint, so metrics.csv keeps only the rows up to that step: a row
-// written just before the process died, and before last.ckpt was saved, would otherwise list its epoch twice.
-// A row cut short by the process's end is dropped too; a missing metrics.csv starts again from its header.
-void keep_metrics_up_to_step(const fs::path& metrics, int64_t checkpoint_step) {
-  const std::string header = kMetricsHeader;
-  const auto columns = static_cast<size_t>(std::count(header.begin(), header.end(), ',') + 1);
-  std::ifstream in(metrics);
-  std::string kept = header, line;
-  int dropped = 0;
-  if (std::getline(in, line)) {  // the header
-    while (std::getline(in, line)) {
-      const std::vector<std::string> fields = parse_csv_line(line);
-      int64_t row_step = -1;
-      try {
-        if (fields.size() == columns) row_step = std::stoll(fields[1]);
-      } catch (const std::exception&) {  // not a number: the row is dropped
-      }
-      if (row_step >= 0 && row_step <= checkpoint_step) {
-        kept += line + "\n";
-      } else {
-        ++dropped;
-      }
-    }
-  }
-  if (dropped > 0) {
-    spdlog::info("{}: dropped {} row(s) cut short or past the checkpoint's step {}; the run redoes those steps",
-                 metrics.string(), dropped, checkpoint_step);
-  }
-  write_text_atomic(metrics, kept);
-}
-
-// The run folder, created, after checking that it holds a run to resume - or none that training would overwrite.
-const fs::path& checked_run_folder(const fs::path& run_dir, bool resume) {
-  std::error_code error;
-  fs::create_directories(run_dir, error);
-  if (error) throw UserError(fmt::format("{}: cannot create the run folder: {}", run_dir.string(), error.message()));
-  const bool has_run = fs::exists(run_dir / "last.ckpt");
-  if (resume && !has_run) throw UserError(fmt::format("{}: nothing to resume (no last.ckpt)", run_dir.string()));
-  if (!resume && has_run) {
-    throw UserError(fmt::format("{}: holds a run already; add --resume to continue it, or choose another --out",
-                                run_dir.string()));
-  }
-  return run_dir;
-}
-
 // The config as the run follows it and config.toml keeps it: the precision `auto` resolved for the device, and the
 // data named by absolute paths, so that `--resume` finds them from any working directory.
 Config effective_config(Config config, const torch::Device& device) {
@@ -202,26 +125,6 @@ LoaderOptions training_loader_options(const Config& config, int64_t training_ima
   options.seed = config.seed;
   options.threads = config.loader_threads;
   return options;
-}
-
-// One row of metrics.csv (kMetricsHeader); val_top1 and val_macro_f1 are -1 for an epoch not validated.
-struct EpochRow {
-  int64_t epoch = 0, step = 0;  // epoch 1-based
-  torch::Tensor mean_losses;    // [4] as EpochSteps::loss_sums
-  double lr = 0, val_top1 = -1, val_macro_f1 = -1, images_per_second = 0, data_share = 0, seconds = 0;
-};
-
-// Appends the row and flushes it, so that the file can be followed during the run; a failed write is reported and
-// training goes on (the checkpoints matter more than the log).
-void append_metrics_row(const fs::path& metrics, const EpochRow& row) {
-  std::ofstream file(metrics, std::ios::app);
-  file << fmt::format("{},{},{:.6f},{:.6f},{:.6f},{:.6f},{:.6g},{:.4f},{:.4f},{:.1f},{:.1f},{:.1f}\n", row.epoch,
-                      row.step, row.mean_losses[0].item<double>(), row.mean_losses[1].item<double>(),
-                      row.mean_losses[2].item<double>(), row.mean_losses[3].item<double>(), row.lr, row.val_top1,
-                      row.val_macro_f1, row.images_per_second, 100 * row.data_share, row.seconds);
-  if (!file.flush()) {
-    spdlog::warn("{}: cannot append epoch {}'s row (is the disk full?); training goes on", metrics.string(), row.epoch);
-  }
 }
 
 // The last line of a run's log: how it ended and where its model is.
@@ -360,7 +263,7 @@ TrainingRun::TrainingRun(Config config, const fs::path& run_dir, bool resume)
                    fmt::join(changes, ", "), meta_.step);
     }
   } else {
-    write_text_atomic(metrics_, kMetricsHeader);
+    start_metrics_file(metrics_);
   }
   write_text_atomic(run_dir_ / "config.toml", meta_.config_toml);
 
@@ -395,7 +298,8 @@ TrainSummary TrainingRun::run() {
     EpochRow row;
     row.epoch = epoch + 1;
     row.step = meta_.step;
-    row.mean_losses = steps.loss_sums / std::max<int64_t>(steps.count, 1);
+    const torch::Tensor mean_losses = steps.loss_sums / std::max<int64_t>(steps.count, 1);  // [4]
+    for (int64_t i = 0; i < 4; ++i) row.mean_losses[static_cast<size_t>(i)] = mean_losses[i].item<double>();
     row.lr = steps.lr;
     if (validation.report) {
       row.val_top1 = validation.report->top1;
@@ -408,7 +312,7 @@ TrainSummary TrainingRun::run() {
     const std::string time_left =
         meta_.step < last_step_ ? fmt::format("; {} left", format_duration(seconds_left())) : "";
     spdlog::info("epoch {}/{}: loss {:.4f}, {}, {:.1f} img/s, data {:.0f}%, {:.0f}s{}", epoch + 1, config_.epochs,
-                 row.mean_losses[0].item<double>(), validation.summary, row.images_per_second, 100 * row.data_share,
+                 row.mean_losses[0], validation.summary, row.images_per_second, 100 * row.data_share,
                  epoch_seconds, time_left);
 
     // Without validation images every validated epoch counts as the best: best.ckpt is the last whole one.
