@@ -38,7 +38,6 @@
 namespace trashcl {
 namespace {
 
-
 double peak_rss_mib() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);

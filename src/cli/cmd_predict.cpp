@@ -7,8 +7,8 @@
 
 #include "cli/commands.h"
 #include "cli/image_inputs.h"
-#include "common/device.h"
 #include "common/csv.h"
+#include "common/device.h"
 #include "infer/predictor.h"
 
 namespace trashcl {

@@ -12,7 +12,6 @@
 #include <thread>
 
 #include "common/clock.h"
-#include "common/config.h"
 #include "common/device.h"
 #include "common/error.h"
 #include "retrieval/encode_images.h"
@@ -31,8 +30,7 @@ const ServeOptions& checked(const ServeOptions& options) {
   require(options.max_body_mb >= 1, fmt::format("--max-body-mb {}: use 1 or more", options.max_body_mb));
   require(options.workers >= 1, fmt::format("--workers {}: use 1 or more", options.workers));
   require(options.data.empty() || !options.index.empty(), "--data names the gallery's image folder; it needs --index FILE");
-  require_device_name(options.device);
-  return options;
+  return options;  // --device: load_predictor, next
 }
 
 Predictor load_predictor(const ServeOptions& options) {

@@ -127,26 +127,6 @@ LoaderOptions training_loader_options(const Config& config, int64_t training_ima
   return options;
 }
 
-// The last line of a run's log: how it ended and where its model is.
-void log_run_end(const TrainSummary& summary, bool has_val_images, const fs::path& run_dir) {
-  const fs::path last = run_dir / "last.ckpt", best = run_dir / "best.ckpt";
-  const std::string took = fmt::format("done: {} steps in {}", summary.steps, format_duration(summary.seconds));
-  if (summary.stop_signal != 0) {
-    spdlog::warn("stopped by {} at step {}: {} holds it, and `trashcl train --out {} --resume` continues at the next "
-                 "step",
-                 summary.stop_signal == SIGINT ? "Ctrl-C (SIGINT)" : "SIGTERM", summary.steps, last.string(),
-                 run_dir.string());
-  } else if (summary.best_epoch < 0) {
-    spdlog::info("{}; no epoch was validated, so there is no best.ckpt: the model is in {}", took, last.string());
-  } else if (!has_val_images) {
-    spdlog::info("{}; no validation images, so best.ckpt holds epoch {}, the last whole one ({})", took,
-                 summary.best_epoch, best.string());
-  } else {
-    spdlog::info("{}; best validation top-1 {:.4f} at epoch {} ({})", took, summary.best_val_top1, summary.best_epoch,
-                 best.string());
-  }
-}
-
 // One run of `trashcl train`: the constructor sets it up (run folder, log, data, model, optimizer, loader, and
 // the state of last.ckpt when resuming); run() trains the epochs left and keeps the run folder.
 class TrainingRun {
@@ -177,6 +157,7 @@ class TrainingRun {
   EpochValidation validate(int64_t epoch, bool epoch_done, int stop_signal);
   void save(const fs::path& checkpoint);
   double seconds_left() const;  // the run's, estimated from this process's steps (a resumed run's earlier speed is unknown)
+  void log_end(const TrainSummary& summary) const;
   bool has_val_images() const { return !data_.val.dataset.samples.empty(); }
 
   const Clock::time_point start_ = Clock::now();
@@ -337,7 +318,7 @@ TrainSummary TrainingRun::run() {
   summary.best_epoch = meta_.best_epoch;
   summary.best_val_top1 = meta_.best_metric;
   summary.seconds = seconds_since(start_);
-  log_run_end(summary, has_val_images(), run_dir_);
+  log_end(summary);
   return summary;
 }
 
@@ -422,6 +403,25 @@ void TrainingRun::save(const fs::path& checkpoint) {
 
 double TrainingRun::seconds_left() const {
   return run_seconds_left(seconds_since(loop_start_), meta_.step - first_step_, last_step_ - meta_.step);
+}
+
+// The last line of a run's log: how it ended and where its model is.
+void TrainingRun::log_end(const TrainSummary& summary) const {
+  const std::string took = fmt::format("done: {} steps in {}", summary.steps, format_duration(summary.seconds));
+  if (summary.stop_signal != 0) {
+    spdlog::warn("stopped by {} at step {}: {} holds it, and `trashcl train --out {} --resume` continues at the next "
+                 "step",
+                 summary.stop_signal == SIGINT ? "Ctrl-C (SIGINT)" : "SIGTERM", summary.steps, last_.string(),
+                 run_dir_.string());
+  } else if (summary.best_epoch < 0) {
+    spdlog::info("{}; no epoch was validated, so there is no best.ckpt: the model is in {}", took, last_.string());
+  } else if (!has_val_images()) {
+    spdlog::info("{}; no validation images, so best.ckpt holds epoch {}, the last whole one ({})", took,
+                 summary.best_epoch, best_.string());
+  } else {
+    spdlog::info("{}; best validation top-1 {:.4f} at epoch {} ({})", took, summary.best_val_top1, summary.best_epoch,
+                 best_.string());
+  }
 }
 
 }  // namespace
