@@ -4,9 +4,9 @@
 // affine matrix per sample and applied with a single affine_grid + grid_sample; colour operations are
 // element-wise per sample; blur is a separable per-sample Gaussian. On a CUDA device these run as batched
 // tensor ops; on the CPU each sample's view is built in one pass over its own pixels with the same
-// arithmetic (warp_cpu.h, view_cpu.h). Random parameters are drawn on the CPU from a per-sample seed, so a
-// sample's view depends only on (seed, view kind) - not on the batch it lands in, the thread that builds it
-// or the device.
+// arithmetic (warp_cpu.h, view_cpu.h). Random parameters are drawn on the CPU from a per-sample seed
+// (view_params.h), so a sample's view depends only on (seed, view kind) - not on the batch it lands in, the
+// thread that builds it or the device.
 #pragma once
 #include <torch/torch.h>
 

@@ -1,7 +1,7 @@
 // RandAugment (Cubuk et al. 2020) for the anchor view, in torchvision's variant: 14 ops, each sample draws
 // `randaugment_ops` of them uniformly with replacement, magnitude m of 30, signed ops get a random sign.
 //
-// The geometric ops (rotate, shear, translate) are not applied here: augment.cpp folds their matrices into
+// The geometric ops (rotate, shear, translate) are not applied here: view_params.cpp folds their matrices into
 // the view's single affine resampling, so an anchor is interpolated once. This file gives those matrices and
 // applies the pixel ops of one op slot to a whole batch, each op to the subset of samples that drew it.
 #pragma once

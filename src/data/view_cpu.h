@@ -23,7 +23,7 @@ namespace trashcl {
 
 // make_view on the CPU for several kinds at once: a sample's views are built one after the other while its
 // pixels are in cache, in one parallel pass over the batch. Returns one float [B,3,S,S] per kind, each
-// equal to make_view's. Defined in augment.cpp, which draws the views' random parameters.
+// equal to make_view's. Defined in augment.cpp beside make_view.
 std::vector<torch::Tensor> make_views_cpu(const ImageBatch& batch, const std::vector<ViewKind>& kinds,
                                           const std::vector<uint64_t>& sample_seeds, const AugmentConfig& config);
 

@@ -43,7 +43,7 @@ torch::Tensor warp_cpu(const torch::Tensor& pixels, const std::vector<WarpSample
 
 // The geometry step of make_view alone: float [B,3,S,S] in [0,1], on the CPU. native_cpu_warp picks
 // warp_cpu (what make_view uses on the CPU) or the tensor path that make_view runs on CUDA devices, so tests
-// can compare the two. Defined in augment.cpp, which draws the views' random parameters.
+// can compare the two. Defined in augment.cpp beside make_view.
 torch::Tensor resample_views(const ImageBatch& batch, ViewKind kind, const std::vector<uint64_t>& sample_seeds,
                              const AugmentConfig& config, bool native_cpu_warp);
 
