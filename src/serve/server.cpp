@@ -30,7 +30,7 @@ const ServeOptions& checked(const ServeOptions& options) {
   require(options.max_body_mb >= 1, fmt::format("--max-body-mb {}: use 1 or more", options.max_body_mb));
   require(options.workers >= 1, fmt::format("--workers {}: use 1 or more", options.workers));
   require(options.data.empty() || !options.index.empty(), "--data names the gallery's image folder; it needs --index FILE");
-  return options;  // --device: load_predictor, next
+  return options;  // --device is checked where it is parsed: chosen_device, in load_predictor below
 }
 
 Predictor load_predictor(const ServeOptions& options) {
