@@ -41,6 +41,7 @@ struct Config {
   double decoder_query_std = 0.0625;
   bool momentum = true;
   double moco_m = 0.99;
+  bool symmetric = false;
   int queue_size = 1024;
   std::string loss = "paco";
   double tau = 0.07;

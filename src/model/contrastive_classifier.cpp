@@ -1,6 +1,8 @@
 #include "model/contrastive_classifier.h"
 
 #include <string>
+#include <tuple>
+#include <utility>
 
 #include "common/error.h"
 #include "loss/contrastive.h"
@@ -107,26 +109,45 @@ LossTerms ContrastiveClassifierImpl::training_loss(const torch::Tensor& anchor, 
   if (encoder_->has_fusion()) terms.quantization = options_.lambda_q * quantization_loss(query.features);  // []
   if (options_.loss == "ce") {
     terms.classification = cross_entropy(logits, y, options_.label_smoothing);  // []
-  } else {
-    ContrastSet set{query.embedding, {}, y, {}, {}};
-    if (has_momentum()) {
-      momentum_->update(encoder_);
-      set.keys = momentum_->keys(positive);                              // [B,d], no gradient
-      set.queue = momentum_->queue();                                    // [Q,d]
-      set.queue_labels = momentum_->queue_labels();                      // [Q]
-    } else {
-      set.keys = encoder_->forward(positive).embedding;                  // [B,d], with gradient
-    }
-    if (options_.loss == "paco") {
-      terms.classification = paco_loss(set, logits, log_prior_, paco_options(options_, contrastive_weight_scale_));  // []
-    } else {
-      terms.classification = cross_entropy(logits, y, options_.label_smoothing);         // []
-      terms.contrastive = contrastive_weight_scale_ * supcon_loss(set, options_.tau);     // []
-    }
-    if (has_momentum()) momentum_->enqueue(set.keys, y);  // after the loss: the logits above used the old queue
+    terms.total = terms.classification + terms.quantization;                    // []
+    return terms;
   }
+  ContrastSet set{query.embedding, {}, y, {}, {}};
+  if (has_momentum()) {
+    momentum_->update(encoder_);
+    set.keys = momentum_->keys(positive);                                // [B,d], no gradient
+    set.queue = momentum_->queue();                                      // [Q,d]
+    set.queue_labels = momentum_->queue_labels();                        // [Q]
+  } else {
+    set.keys = encoder_->forward(positive).embedding;                    // [B,d], with gradient
+  }
+  std::tie(terms.classification, terms.contrastive) = contrastive_terms(set, logits, y);
+  if (options_.symmetric) {
+    // The mirror image: the positive view as the query, the anchor view's momentum key as its positive, the
+    // same queue. Each term is the mean of the two directions.
+    auto mirrored = encoder_->forward(positive);                         // features [B,F], embedding [B,d]
+    ContrastSet mirrored_set{mirrored.embedding, momentum_->keys(anchor), y, set.queue, set.queue_labels};
+    auto [classification, contrastive] = contrastive_terms(mirrored_set, head(mirrored.features, mirrored.tokens), y);
+    terms.classification = 0.5 * (terms.classification + classification);  // []
+    terms.contrastive = 0.5 * (terms.contrastive + contrastive);            // []
+    if (encoder_->has_fusion()) {
+      terms.quantization = 0.5 * (terms.quantization + options_.lambda_q * quantization_loss(mirrored.features));
+    }
+  }
+  if (has_momentum()) momentum_->enqueue(set.keys, y);  // after the loss: the logits above used the old queue
   terms.total = terms.classification + terms.contrastive + terms.quantization;  // []
   return terms;
+}
+
+std::pair<torch::Tensor, torch::Tensor> ContrastiveClassifierImpl::contrastive_terms(const ContrastSet& set,
+                                                                                     const torch::Tensor& logits,
+                                                                                     const torch::Tensor& labels) const {
+  if (options_.loss == "paco") {
+    auto paco = paco_loss(set, logits, log_prior_, paco_options(options_, contrastive_weight_scale_));  // []
+    return {paco, torch::zeros_like(paco)};
+  }
+  return {cross_entropy(logits, labels, options_.label_smoothing),                 // []
+          contrastive_weight_scale_ * supcon_loss(set, options_.tau)};             // []
 }
 
 }  // namespace trashcl

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "model/encoder.h"
@@ -27,6 +28,8 @@ struct LossTerms {
 //   loss = supcon:  SupCon over [e; k; queue] + cross-entropy on z (the head must learn too)
 //   momentum on:    k from the EMA key encoder (shuffled sub-batch BN), queue of labelled keys
 //   momentum off:   k from the query encoder itself, with gradient; contrast set [e; k] only
+//   symmetric:      (momentum on) the mean of that loss and its mirror image, in which the positive view is
+//                   the query and the anchor view's key its positive; only the positive views' keys are queued
 class ContrastiveClassifierImpl : public torch::nn::Module {
  public:
   explicit ContrastiveClassifierImpl(const ModelOptions& options);
@@ -64,6 +67,10 @@ class ContrastiveClassifierImpl : public torch::nn::Module {
 
  private:
   void check_batch(const torch::Tensor& anchor, const torch::Tensor& positive, const torch::Tensor& labels) const;
+  // The classification and contrastive terms [] of a contrast set and its anchors' logits z [B,N]: PaCo and
+  // 0 (loss = paco), or cross-entropy on z and the weighted SupCon term (loss = supcon).
+  std::pair<torch::Tensor, torch::Tensor> contrastive_terms(const ContrastSet& set, const torch::Tensor& logits,
+                                                            const torch::Tensor& labels) const;
 
   ModelOptions options_;
   Encoder encoder_{nullptr};

@@ -51,6 +51,10 @@ void validate(const ModelOptions& options) {
       throw UserError("momentum_m = " + std::to_string(options.momentum_m) + " must be in [0, 1]; use 0.99");
     }
   }
+  if (options.symmetric && (options.loss == "ce" || !options.momentum)) {
+    throw UserError("symmetric = true needs the momentum encoder and a contrastive loss (momentum = true, loss = paco "
+                    "or supcon); without the momentum encoder both views already train the encoder");
+  }
   if (options.loss == "paco") validate(paco_options(options));
   if (options.loss != "paco" && !(options.tau > 0.0)) {
     throw UserError("tau = " + std::to_string(options.tau) + " must be > 0; use 0.07");

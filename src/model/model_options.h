@@ -30,6 +30,9 @@ struct ModelOptions {
   bool momentum = true;                    // key encoder + queue; off: the positive view goes through the
                                            // query encoder with gradient and there is no queue
   double momentum_m = 0.99;                // EMA momentum m; (1 - m) x steps should be >> 1
+  // With the momentum encoder: also contrast the positive view's query against the anchor view's key (MoCo
+  // v3's symmetrised loss), so both views train the query encoder; the loss is the mean of the two directions.
+  bool symmetric = false;
   int64_t queue_size = 1024;               // Q; >= batch size and <= training-set size
   int64_t key_batch_groups = 4;            // shuffled sub-batches of the key encoder (shuffle-BN substitute)
   std::string loss = "paco";               // paco | ce | supcon (SupCon + cross-entropy on z)

@@ -37,6 +37,7 @@ ModelOptions model_options(const Config& config, const std::vector<double>& clas
   options.decoder_query_std = config.decoder_query_std;
   options.momentum = config.momentum;
   options.momentum_m = config.moco_m;
+  options.symmetric = config.symmetric;
   options.queue_size = config.queue_size;
   options.loss = config.loss;
   options.tau = config.tau;

@@ -305,6 +305,13 @@ TEST(Model, RejectsInvalidOptionsNamingTheOption) {
   options = tiny_model_options(3);
   options.hash_beta_rate = -0.001;
   EXPECT_NE(message(options).find("hash_beta_rate"), std::string::npos);
+  options = tiny_model_options(3);
+  options.symmetric = true;
+  options.momentum = false;
+  EXPECT_NE(message(options).find("symmetric"), std::string::npos);
+  options.momentum = true;
+  options.loss = "ce";
+  EXPECT_NE(message(options).find("symmetric"), std::string::npos);
 
   options = tiny_model_options(3);
   options.queue_size = 2;
@@ -319,6 +326,75 @@ TEST(Model, RejectsInvalidOptionsNamingTheOption) {
   ContrastiveClassifier fine(tiny_model_options(3));
   EXPECT_THROW(fine->training_loss(images, {}, torch::tensor({0, 1, 2, 0}, torch::kInt64)), UserError);
   EXPECT_THROW(fine->training_loss(images, images, torch::tensor({0, 1, 3, 0}, torch::kInt64)), UserError);
+}
+
+// symmetric = true: every term is the mean of the anchor->positive direction and its mirror image (the positive
+// view as the query against the anchor's key), both against the queue as it was before the step; only the
+// positive views' keys are queued, and both views' gradients reach the query encoder.
+TEST(Model, SymmetricLossIsTheMeanOfBothDirections) {
+  for (const char* loss : {"paco", "supcon"}) {
+    auto options = tiny_model_options(3);
+    options.loss = loss;
+    options.decoder_dropout = 0.0;  // no randomness in the forward passes
+    options.key_batch_groups = 1;   // nor in the key encoder's sub-batches
+    options.class_prior = {0.5, 0.3, 0.2};
+    auto build = [&options](bool symmetric) {
+      torch::manual_seed(7);
+      auto with = options;
+      with.symmetric = symmetric;
+      ContrastiveClassifier model(with);
+      model->train();
+      model->set_step(300, 1000);
+      return model;
+    };
+    torch::manual_seed(8);
+    const auto anchor = torch::randn({4, 3, 32, 32}), positive = torch::randn({4, 3, 32, 32});  // [B,3,S,S]
+    const auto labels = torch::tensor({0, 1, 2, 1}, torch::kInt64);
+    const auto queued = torch::nn::functional::normalize(torch::randn({8, 16}),
+                                                         torch::nn::functional::NormalizeFuncOptions().dim(1));
+    const auto queued_labels = torch::tensor({0, 1, 2, 0, 1, 2, 0, 1}, torch::kInt64);
+    auto forward = build(false), mirrored = build(false), symmetric = build(true);
+    for (auto* model : {&forward, &mirrored, &symmetric}) (*model)->momentum()->enqueue(queued, queued_labels);
+
+    const auto one_way = forward->training_loss(anchor, positive, labels);
+    const auto other_way = mirrored->training_loss(positive, anchor, labels);
+    const auto both = symmetric->training_loss(anchor, positive, labels);
+    const std::vector<std::pair<torch::Tensor, std::pair<torch::Tensor, torch::Tensor>>> terms = {
+        {both.classification, {one_way.classification, other_way.classification}},
+        {both.contrastive, {one_way.contrastive, other_way.contrastive}},
+        {both.quantization, {one_way.quantization, other_way.quantization}},
+        {both.total, {one_way.total, other_way.total}}};
+    for (const auto& [term, directions] : terms) {
+      const double mean = 0.5 * (directions.first.item<double>() + directions.second.item<double>());
+      EXPECT_NEAR(term.item<double>(), mean, 1e-5 * std::max(1.0, std::abs(mean))) << loss;
+    }
+    EXPECT_GT(std::abs(one_way.classification.item<double>() - other_way.classification.item<double>()), 1e-6)
+        << loss << ": the two directions differ, so the mean above tests both";
+
+    // The queue now holds the positive views' keys (written by the anchor->positive model too) at slots 8-11.
+    EXPECT_EQ(symmetric->momentum()->pointer(), 12);
+    EXPECT_TRUE(torch::allclose(symmetric->momentum()->queue().slice(0, 8, 12),
+                                forward->momentum()->queue().slice(0, 8, 12), 1e-5, 1e-6)) << loss;
+
+    // The positive view's gradient reaches the query encoder: the symmetric gradient is the mean of both.
+    both.total.backward();
+    one_way.total.backward();
+    other_way.total.backward();
+    const auto one_way_parameters = forward->encoder()->named_parameters();
+    const auto other_way_parameters = mirrored->encoder()->named_parameters();
+    std::vector<torch::Tensor> gradients, means, one_way_gradients;
+    for (const auto& item : symmetric->encoder()->named_parameters()) {
+      if (!item.value().grad().defined()) continue;
+      gradients.push_back(item.value().grad().flatten());
+      one_way_gradients.push_back(one_way_parameters[item.key()].grad().flatten());
+      means.push_back(0.5 * (one_way_gradients.back() + other_way_parameters[item.key()].grad().flatten()));
+    }
+    const auto gradient = torch::cat(gradients), mean = torch::cat(means);  // [P] over the query encoder
+    const double scale = mean.abs().max().item<double>();
+    EXPECT_LE((gradient - mean).abs().max().item<double>(), 1e-4 * scale) << loss;
+    EXPECT_GT((torch::cat(one_way_gradients) - mean).abs().max().item<double>(), 1e-2 * scale)
+        << loss << ": the mirrored direction changes the gradient";
+  }
 }
 
 // Random images with per-image structure (a colour and a gradient), so pooled features can tell them apart.
