@@ -28,6 +28,12 @@ bool has_linear_classifier(const ModelOptions& options) {
   return options.head == "linear" || options.head == "linear+decoder";
 }
 
+ModelOptions without_momentum_branch(ModelOptions options) {
+  options.momentum = false;
+  options.symmetric = false;
+  return options;
+}
+
 void validate(const ModelOptions& options) {
   require_positive("num_classes", options.num_classes, "set it to the number of class folders");
   require_one_of("features", options.features, {"hash", "pool"});

@@ -61,6 +61,10 @@ struct ModelOptions {
 bool has_decoder(const ModelOptions& options);
 bool has_linear_classifier(const ModelOptions& options);
 
+// The options of the prediction model alone, what a weight average holds: the same without the momentum branch
+// (and so without the symmetric loss, which needs it).
+ModelOptions without_momentum_branch(ModelOptions options);
+
 // Throws UserError naming the first invalid option, its value and the accepted values.
 void validate(const ModelOptions& options);
 

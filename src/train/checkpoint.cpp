@@ -167,7 +167,7 @@ LoadedModel load_checkpoint(const std::filesystem::path& model_path, const torch
     ModelOptions options = stored_model_options(stored);
     torch::serialize::InputArchive model_archive;
     if (weights == StoredWeights::kPredict && archive.try_read(kWeightAverageKey, model_archive)) {
-      options.momentum = false;  // the average holds the prediction model only (train/weight_average.h)
+      options = without_momentum_branch(options);  // the average holds the prediction model only (train/weight_average.h)
     } else {
       archive.read("model", model_archive);
     }
@@ -191,7 +191,7 @@ ResumeState load_for_resume(const std::filesystem::path& path, const torch::Devi
     state.trained = read_model(model_archive, options);
     torch::serialize::InputArchive average_archive;
     if (archive.try_read(kWeightAverageKey, average_archive)) {
-      options.momentum = false;  // the average holds the prediction model only (train/weight_average.h)
+      options = without_momentum_branch(options);  // the average holds the prediction model only (train/weight_average.h)
       state.average = read_model(average_archive, options);
     }
     torch::serialize::InputArchive optimizer_archive;

@@ -8,15 +8,6 @@
 #include "train/rng_state.h"
 
 namespace trashcl {
-namespace {
-
-// The prediction model's modules of a model built with `options`: the same, without the momentum branch.
-ModelOptions without_momentum_branch(ModelOptions options) {
-  options.momentum = false;
-  return options;
-}
-
-}  // namespace
 
 WeightAverage::WeightAverage(ContrastiveClassifier& model, double decay) : decay_(decay) {
   if (!(decay > 0.0 && decay < 1.0)) {

@@ -64,6 +64,17 @@ TEST(WeightAverage, AveragesFloatingTensorsCopiesCountersAndBetaAndLeavesOutTheM
   EXPECT_EQ(average.model()->named_parameters().size(), prediction_tensors);
 }
 
+TEST(WeightAverage, ASymmetricModelsAverageIsItsPredictionModel) {
+  ModelOptions options = testing::tiny_model_options(3);
+  options.symmetric = true;
+  ContrastiveClassifier model(options);
+  WeightAverage average(model, 0.5);
+  EXPECT_FALSE(average.model()->has_momentum());
+  EXPECT_FALSE(average.model()->options().symmetric);
+  average.update(model, 10);
+  EXPECT_EQ(average.model()->forward_logits(torch::randn({2, 3, 32, 32})).sizes(), torch::IntArrayRef({2, 3}));
+}
+
 TEST(WeightAverage, BuildingItDrawsNothingFromTheDefaultGenerator) {
   ContrastiveClassifier model = tiny_method_model();
   torch::manual_seed(11);
