@@ -42,6 +42,7 @@ struct Config {
   bool momentum = true;
   double moco_m = 0.99;
   bool symmetric = false;
+  bool key_gradient = true;
   int queue_size = 1024;
   std::string loss = "paco";
   double tau = 0.07;

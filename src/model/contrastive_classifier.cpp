@@ -118,8 +118,11 @@ LossTerms ContrastiveClassifierImpl::training_loss(const torch::Tensor& anchor, 
     set.keys = momentum_->keys(positive);                                // [B,d], no gradient
     set.queue = momentum_->queue();                                      // [Q,d]
     set.queue_labels = momentum_->queue_labels();                        // [Q]
-  } else {
+  } else if (options_.key_gradient) {
     set.keys = encoder_->forward(positive).embedding;                    // [B,d], with gradient
+  } else {
+    torch::NoGradGuard no_grad;
+    set.keys = encoder_->forward(positive).embedding;                    // [B,d], no gradient
   }
   std::tie(terms.classification, terms.contrastive) = contrastive_terms(set, logits, y);
   if (options_.symmetric) {

@@ -27,7 +27,8 @@ struct LossTerms {
 //   loss = paco:    PaCo over [e; k; queue] with class centres z + log pi
 //   loss = supcon:  SupCon over [e; k; queue] + cross-entropy on z (the head must learn too)
 //   momentum on:    k from the EMA key encoder (shuffled sub-batch BN), queue of labelled keys
-//   momentum off:   k from the query encoder itself, with gradient; contrast set [e; k] only
+//   momentum off:   k from the query encoder itself, with gradient (detached with key_gradient = false);
+//                   contrast set [e; k] only
 //   symmetric:      (momentum on) the mean of that loss and its mirror image, in which the positive view is
 //                   the query and the anchor view's key its positive; only the positive views' keys are queued
 class ContrastiveClassifierImpl : public torch::nn::Module {

@@ -61,6 +61,10 @@ void validate(const ModelOptions& options) {
     throw UserError("symmetric = true needs the momentum encoder and a contrastive loss (momentum = true, loss = paco "
                     "or supcon); without the momentum encoder both views already train the encoder");
   }
+  if (!options.key_gradient && (options.loss == "ce" || options.momentum)) {
+    throw UserError("key_gradient = false needs a contrastive loss without the momentum encoder (momentum = false, "
+                    "loss = paco or supcon); the momentum encoder's keys never carry gradient");
+  }
   if (options.loss == "paco") validate(paco_options(options));
   if (options.loss != "paco" && !(options.tau > 0.0)) {
     throw UserError("tau = " + std::to_string(options.tau) + " must be > 0; use 0.07");

@@ -33,6 +33,9 @@ struct ModelOptions {
   // With the momentum encoder: also contrast the positive view's query against the anchor view's key (MoCo
   // v3's symmetrised loss), so both views train the query encoder; the loss is the mean of the two directions.
   bool symmetric = false;
+  // Without the momentum encoder: whether the positive view's keys carry gradient (the contrast then moves both
+  // embeddings of a pair); false detaches them, as the momentum encoder's keys are.
+  bool key_gradient = true;
   int64_t queue_size = 1024;               // Q; >= batch size and <= training-set size
   int64_t key_batch_groups = 4;            // shuffled sub-batches of the key encoder (shuffle-BN substitute)
   std::string loss = "paco";               // paco | ce | supcon (SupCon + cross-entropy on z)

@@ -312,6 +312,12 @@ TEST(Model, RejectsInvalidOptionsNamingTheOption) {
   options.momentum = true;
   options.loss = "ce";
   EXPECT_NE(message(options).find("symmetric"), std::string::npos);
+  options = tiny_model_options(3);
+  options.key_gradient = false;  // the momentum encoder's keys never carry gradient
+  EXPECT_NE(message(options).find("key_gradient"), std::string::npos);
+  options.momentum = false;
+  options.loss = "ce";
+  EXPECT_NE(message(options).find("key_gradient"), std::string::npos);
 
   options = tiny_model_options(3);
   options.queue_size = 2;
@@ -394,6 +400,41 @@ TEST(Model, SymmetricLossIsTheMeanOfBothDirections) {
     EXPECT_LE((gradient - mean).abs().max().item<double>(), 1e-4 * scale) << loss;
     EXPECT_GT((torch::cat(one_way_gradients) - mean).abs().max().item<double>(), 1e-2 * scale)
         << loss << ": the mirrored direction changes the gradient";
+  }
+}
+
+// key_gradient = false (momentum encoder off): the same loss, but the positive view's keys are detached, so no
+// gradient reaches the positive images, while with key_gradient = true it does.
+TEST(Model, KeyGradientFalseDetachesThePositiveKeys) {
+  for (const char* loss : {"paco", "supcon"}) {
+    auto options = tiny_model_options(3);
+    options.loss = loss;
+    options.momentum = false;
+    options.decoder_dropout = 0.0;  // no randomness in the forward passes
+    options.class_prior = {0.5, 0.3, 0.2};
+    torch::manual_seed(8);
+    const auto anchor = torch::randn({4, 3, 32, 32}), positive = torch::randn({4, 3, 32, 32});  // [B,3,S,S]
+    const auto labels = torch::tensor({0, 1, 2, 1}, torch::kInt64);
+    std::vector<double> totals;
+    for (bool key_gradient : {true, false}) {
+      torch::manual_seed(7);
+      auto with = options;
+      with.key_gradient = key_gradient;
+      ContrastiveClassifier model(with);
+      model->train();
+      model->set_step(300, 1000);
+      const auto positive_input = positive.clone().requires_grad_(true);  // [B,3,S,S]
+      const auto terms = model->training_loss(anchor, positive_input, labels);
+      terms.total.backward();
+      totals.push_back(terms.total.item<double>());
+      if (key_gradient) {
+        ASSERT_TRUE(positive_input.grad().defined()) << loss;
+        EXPECT_GT(positive_input.grad().abs().max().item<double>(), 0.0) << loss;
+      } else {
+        EXPECT_FALSE(positive_input.grad().defined() && positive_input.grad().abs().max().item<double>() > 0.0) << loss;
+      }
+    }
+    EXPECT_NEAR(totals[0], totals[1], 1e-5 * std::max(1.0, std::abs(totals[0]))) << loss;
   }
 }
 
