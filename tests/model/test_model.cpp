@@ -334,6 +334,15 @@ TEST(Model, RejectsInvalidOptionsNamingTheOption) {
   EXPECT_THROW(fine->training_loss(images, images, torch::tensor({0, 1, 3, 0}, torch::kInt64)), UserError);
 }
 
+// A model in train mode at step 300 of 1000 with weights drawn from seed 7: two builds of it start equal.
+ContrastiveClassifier seeded_training_model(const ModelOptions& options) {
+  torch::manual_seed(7);
+  ContrastiveClassifier model(options);
+  model->train();
+  model->set_step(300, 1000);
+  return model;
+}
+
 // symmetric = true: every term is the mean of the anchor->positive direction and its mirror image (the positive
 // view as the query against the anchor's key), both against the queue as it was before the step; only the
 // positive views' keys are queued, and both views' gradients reach the query encoder.
@@ -345,13 +354,9 @@ TEST(Model, SymmetricLossIsTheMeanOfBothDirections) {
     options.key_batch_groups = 1;   // nor in the key encoder's sub-batches
     options.class_prior = {0.5, 0.3, 0.2};
     auto build = [&options](bool symmetric) {
-      torch::manual_seed(7);
       auto with = options;
       with.symmetric = symmetric;
-      ContrastiveClassifier model(with);
-      model->train();
-      model->set_step(300, 1000);
-      return model;
+      return seeded_training_model(with);
     };
     torch::manual_seed(8);
     const auto anchor = torch::randn({4, 3, 32, 32}), positive = torch::randn({4, 3, 32, 32});  // [B,3,S,S]
@@ -417,12 +422,9 @@ TEST(Model, KeyGradientFalseDetachesThePositiveKeys) {
     const auto labels = torch::tensor({0, 1, 2, 1}, torch::kInt64);
     std::vector<double> totals;
     for (bool key_gradient : {true, false}) {
-      torch::manual_seed(7);
       auto with = options;
       with.key_gradient = key_gradient;
-      ContrastiveClassifier model(with);
-      model->train();
-      model->set_step(300, 1000);
+      ContrastiveClassifier model = seeded_training_model(with);
       const auto positive_input = positive.clone().requires_grad_(true);  // [B,3,S,S]
       const auto terms = model->training_loss(anchor, positive_input, labels);
       terms.total.backward();
