@@ -43,6 +43,7 @@ struct Config {
   double moco_m = 0.99;
   bool symmetric = false;
   bool key_gradient = true;
+  bool query_positives = false;
   int queue_size = 1024;
   std::string loss = "paco";
   double tau = 0.07;

@@ -13,7 +13,7 @@ struct ContrastSet {
   torch::Tensor queries;       // e [B,d], unit vectors
   torch::Tensor keys;          // k [B,d], unit vectors (the positive views)
   torch::Tensor labels;        // y [B] int64 in [0,N)
-  torch::Tensor queue;         // [Q,d]; undefined or Q = 0 for no queue
+  torch::Tensor queue;         // [Q,d] the queue and any further labelled samples; undefined or Q = 0 for none
   torch::Tensor queue_labels;  // [Q] int64, -1 = empty slot
 };
 

@@ -118,6 +118,13 @@ LossTerms ContrastiveClassifierImpl::training_loss(const torch::Tensor& anchor, 
     set.keys = momentum_->keys(positive);                                // [B,d], no gradient
     set.queue = momentum_->queue();                                      // [Q,d]
     set.queue_labels = momentum_->queue_labels();                        // [Q]
+    if (options_.query_positives) {
+      // The positive views through the query encoder join the contrast set as labelled samples ahead of the
+      // queue: [e; k; p; queue] with labels [y; y; y; queue labels].
+      auto positives = encoder_->forward(positive).embedding.to(set.queue.scalar_type());  // [B,d], with gradient
+      set.queue = torch::cat({positives, set.queue}, 0);                  // [B+Q,d]
+      set.queue_labels = torch::cat({y, set.queue_labels}, 0);            // [B+Q]
+    }
   } else if (options_.key_gradient) {
     set.keys = encoder_->forward(positive).embedding;                    // [B,d], with gradient
   } else {

@@ -23,14 +23,16 @@ struct LossTerms {
 
 // Inference is query encoder + head: z = head(encoder(images)), argmax z, where the head is the group decoder
 // on the memory tokens, a Linear on the features, or their sum (linear+decoder). Training adds, by option:
-//   loss = ce:      cross-entropy on z of the anchor view (the positive view is not used)
-//   loss = paco:    PaCo over [e; k; queue] with class centres z + log pi
-//   loss = supcon:  SupCon over [e; k; queue] + cross-entropy on z (the head must learn too)
-//   momentum on:    k from the EMA key encoder (shuffled sub-batch BN), queue of labelled keys
-//   momentum off:   k from the query encoder itself, with gradient (detached with key_gradient = false);
-//                   contrast set [e; k] only
-//   symmetric:      (momentum on) the mean of that loss and its mirror image, in which the positive view is
-//                   the query and the anchor view's key its positive; only the positive views' keys are queued
+//   loss = ce:        cross-entropy on z of the anchor view (the positive view is not used)
+//   loss = paco:      PaCo over [e; k; queue] with class centres z + log pi
+//   loss = supcon:    SupCon over [e; k; queue] + cross-entropy on z (the head must learn too)
+//   momentum on:      k from the EMA key encoder (shuffled sub-batch BN), queue of labelled keys
+//   momentum off:     k from the query encoder itself, with gradient (detached with key_gradient = false);
+//                     contrast set [e; k] only
+//   symmetric:        (momentum on) the mean of that loss and its mirror image, in which the positive view is
+//                     the query and the anchor view's key its positive; only the positive views' keys are queued
+//   query_positives:  (momentum on) the positive views' query-encoder embeddings p, with gradient, join the
+//                     contrast set: [e; k; p; queue]; only k is queued
 class ContrastiveClassifierImpl : public torch::nn::Module {
  public:
   explicit ContrastiveClassifierImpl(const ModelOptions& options);

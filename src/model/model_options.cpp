@@ -31,6 +31,7 @@ bool has_linear_classifier(const ModelOptions& options) {
 ModelOptions without_momentum_branch(ModelOptions options) {
   options.momentum = false;
   options.symmetric = false;
+  options.query_positives = false;
   return options;
 }
 
@@ -64,6 +65,11 @@ void validate(const ModelOptions& options) {
   if (!options.key_gradient && (options.loss == "ce" || options.momentum)) {
     throw UserError("key_gradient = false needs a contrastive loss without the momentum encoder (momentum = false, "
                     "loss = paco or supcon); the momentum encoder's keys never carry gradient");
+  }
+  if (options.query_positives && (options.loss == "ce" || !options.momentum || options.symmetric)) {
+    throw UserError("query_positives = true needs the momentum encoder, a contrastive loss and symmetric = false "
+                    "(momentum = true, loss = paco or supcon); without the momentum encoder the positive views "
+                    "already go through the query encoder");
   }
   if (options.loss == "paco") validate(paco_options(options));
   if (options.loss != "paco" && !(options.tau > 0.0)) {

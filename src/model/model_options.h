@@ -36,6 +36,10 @@ struct ModelOptions {
   // Without the momentum encoder: whether the positive view's keys carry gradient (the contrast then moves both
   // embeddings of a pair); false detaches them, as the momentum encoder's keys are.
   bool key_gradient = true;
+  // With the momentum encoder: the positive views also go through the query encoder, with gradient, and those
+  // embeddings join the contrast set beside the momentum keys and the queue, so the contrast moves both
+  // embeddings of a pair as it does without the momentum encoder. Only the momentum keys are queued.
+  bool query_positives = false;
   int64_t queue_size = 1024;               // Q; >= batch size and <= training-set size
   int64_t key_batch_groups = 4;            // shuffled sub-batches of the key encoder (shuffle-BN substitute)
   std::string loss = "paco";               // paco | ce | supcon (SupCon + cross-entropy on z)

@@ -39,6 +39,7 @@ ModelOptions model_options(const Config& config, const std::vector<double>& clas
   options.momentum_m = config.moco_m;
   options.symmetric = config.symmetric;
   options.key_gradient = config.key_gradient;
+  options.query_positives = config.query_positives;
   options.queue_size = config.queue_size;
   options.loss = config.loss;
   options.tau = config.tau;

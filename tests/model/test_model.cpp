@@ -318,6 +318,15 @@ TEST(Model, RejectsInvalidOptionsNamingTheOption) {
   options.momentum = false;
   options.loss = "ce";
   EXPECT_NE(message(options).find("key_gradient"), std::string::npos);
+  for (const auto& [momentum, loss, symmetric] : std::vector<std::tuple<bool, std::string, bool>>{
+           {false, "paco", false}, {true, "ce", false}, {true, "paco", true}}) {
+    options = tiny_model_options(3);
+    options.query_positives = true;
+    options.momentum = momentum;
+    options.loss = loss;
+    options.symmetric = symmetric;
+    EXPECT_NE(message(options).find("query_positives"), std::string::npos) << momentum << loss << symmetric;
+  }
 
   options = tiny_model_options(3);
   options.queue_size = 2;
@@ -437,6 +446,52 @@ TEST(Model, KeyGradientFalseDetachesThePositiveKeys) {
       }
     }
     EXPECT_NEAR(totals[0], totals[1], 1e-5 * std::max(1.0, std::abs(totals[0]))) << loss;
+  }
+}
+
+// query_positives = true (momentum encoder on): the positive views' query-encoder embeddings p join the contrast
+// set, [e; k; p; queue], so gradient reaches the positive images; the queue still receives only the momentum keys.
+TEST(Model, QueryPositivesJoinTheContrastSetWithGradient) {
+  for (const char* loss : {"paco", "supcon"}) {
+    auto options = tiny_model_options(3);
+    options.loss = loss;
+    options.query_positives = true;
+    options.decoder_dropout = 0.0;  // the same forward twice gives the same output
+    options.class_prior = {0.5, 0.3, 0.2};
+    torch::manual_seed(8);
+    const auto anchor = torch::randn({4, 3, 32, 32}), positive = torch::randn({4, 3, 32, 32});  // [B,3,S,S]
+    const auto labels = torch::tensor({0, 1, 2, 1}, torch::kInt64);
+    const auto queued = torch::nn::functional::normalize(torch::randn({8, 16}),
+                                                         torch::nn::functional::NormalizeFuncOptions().dim(1));
+    const auto queued_labels = torch::tensor({0, 1, 2, 0, 1, 2, 0, 1}, torch::kInt64);
+    ContrastiveClassifier model = seeded_training_model(options);
+    model->momentum()->enqueue(queued, queued_labels);
+    const auto queue = model->momentum()->queue().clone();                // [16,d], 8 slots empty
+    const auto queue_labels = model->momentum()->queue_labels().clone();  // [16]
+
+    const auto positive_input = positive.clone().requires_grad_(true);  // [B,3,S,S]
+    const auto terms = model->training_loss(anchor, positive_input, labels);
+    terms.total.backward();
+    ASSERT_TRUE(positive_input.grad().defined()) << loss;
+    EXPECT_GT(positive_input.grad().abs().max().item<double>(), 0.0) << loss;
+
+    // The step queued its 4 momentum keys after the 8 rows, and nothing else.
+    const auto keys = model->momentum()->queue().slice(0, 8, 12);  // [B,d]
+    EXPECT_TRUE(model->momentum()->queue_labels().slice(0, 8, 12).equal(labels)) << loss;
+    EXPECT_TRUE(model->momentum()->queue_labels().slice(0, 12).lt(0).all().item<bool>()) << loss;
+
+    torch::NoGradGuard no_grad;
+    const auto query = model->encoder()->forward(anchor);                        // embedding e [B,d]
+    const auto positives = model->encoder()->forward(positive).embedding;        // p [B,d]
+    const ContrastSet set{query.embedding, keys, labels, torch::cat({positives, queue}),
+                          torch::cat({labels, queue_labels})};
+    const bool paco = std::string(loss) == "paco";
+    const double expected =
+        paco ? paco_loss(set, model->head(query.features, query.tokens), model->log_prior(), paco_options(options))
+                   .item<double>()
+             : supcon_loss(set, options.tau).item<double>();
+    const double actual = (paco ? terms.classification : terms.contrastive).item<double>();
+    EXPECT_NEAR(actual, expected, 1e-5 * std::max(1.0, std::abs(expected))) << loss;
   }
 }
 
