@@ -352,6 +352,24 @@ ContrastiveClassifier seeded_training_model(const ModelOptions& options) {
   return model;
 }
 
+// A training batch for the loss tests, drawn from seed 8: two views [4,3,32,32], labels [4] of 3 classes, and 8
+// labelled unit-length keys [8,16] to pre-fill a queue (embed_dim 16, as tiny_model_options).
+struct LossTestBatch {
+  torch::Tensor anchor, positive, labels, queued, queued_labels;
+};
+
+LossTestBatch loss_test_batch() {
+  torch::manual_seed(8);
+  LossTestBatch batch;
+  batch.anchor = torch::randn({4, 3, 32, 32});
+  batch.positive = torch::randn({4, 3, 32, 32});
+  batch.labels = torch::tensor({0, 1, 2, 1}, torch::kInt64);
+  batch.queued = torch::nn::functional::normalize(torch::randn({8, 16}),
+                                                  torch::nn::functional::NormalizeFuncOptions().dim(1));
+  batch.queued_labels = torch::tensor({0, 1, 2, 0, 1, 2, 0, 1}, torch::kInt64);
+  return batch;
+}
+
 // symmetric = true: every term is the mean of the anchor->positive direction and its mirror image (the positive
 // view as the query against the anchor's key), both against the queue as it was before the step; only the
 // positive views' keys are queued, and both views' gradients reach the query encoder.
@@ -367,12 +385,7 @@ TEST(Model, SymmetricLossIsTheMeanOfBothDirections) {
       with.symmetric = symmetric;
       return seeded_training_model(with);
     };
-    torch::manual_seed(8);
-    const auto anchor = torch::randn({4, 3, 32, 32}), positive = torch::randn({4, 3, 32, 32});  // [B,3,S,S]
-    const auto labels = torch::tensor({0, 1, 2, 1}, torch::kInt64);
-    const auto queued = torch::nn::functional::normalize(torch::randn({8, 16}),
-                                                         torch::nn::functional::NormalizeFuncOptions().dim(1));
-    const auto queued_labels = torch::tensor({0, 1, 2, 0, 1, 2, 0, 1}, torch::kInt64);
+    const auto [anchor, positive, labels, queued, queued_labels] = loss_test_batch();
     auto forward = build(false), mirrored = build(false), symmetric = build(true);
     for (auto* model : {&forward, &mirrored, &symmetric}) (*model)->momentum()->enqueue(queued, queued_labels);
 
@@ -426,9 +439,8 @@ TEST(Model, KeyGradientFalseDetachesThePositiveKeys) {
     options.momentum = false;
     options.decoder_dropout = 0.0;  // no randomness in the forward passes
     options.class_prior = {0.5, 0.3, 0.2};
-    torch::manual_seed(8);
-    const auto anchor = torch::randn({4, 3, 32, 32}), positive = torch::randn({4, 3, 32, 32});  // [B,3,S,S]
-    const auto labels = torch::tensor({0, 1, 2, 1}, torch::kInt64);
+    const auto batch = loss_test_batch();
+    const auto &anchor = batch.anchor, &positive = batch.positive, &labels = batch.labels;
     std::vector<double> totals;
     for (bool key_gradient : {true, false}) {
       auto with = options;
@@ -458,12 +470,7 @@ TEST(Model, QueryPositivesJoinTheContrastSetWithGradient) {
     options.query_positives = true;
     options.decoder_dropout = 0.0;  // the same forward twice gives the same output
     options.class_prior = {0.5, 0.3, 0.2};
-    torch::manual_seed(8);
-    const auto anchor = torch::randn({4, 3, 32, 32}), positive = torch::randn({4, 3, 32, 32});  // [B,3,S,S]
-    const auto labels = torch::tensor({0, 1, 2, 1}, torch::kInt64);
-    const auto queued = torch::nn::functional::normalize(torch::randn({8, 16}),
-                                                         torch::nn::functional::NormalizeFuncOptions().dim(1));
-    const auto queued_labels = torch::tensor({0, 1, 2, 0, 1, 2, 0, 1}, torch::kInt64);
+    const auto [anchor, positive, labels, queued, queued_labels] = loss_test_batch();
     ContrastiveClassifier model = seeded_training_model(options);
     model->momentum()->enqueue(queued, queued_labels);
     const auto queue = model->momentum()->queue().clone();                // [16,d], 8 slots empty
