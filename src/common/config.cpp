@@ -73,6 +73,7 @@ std::vector<Config::Field> Config::fields() {
       {"learnable_queries", "model", "learn the decoder's class queries instead of fixing them at random", &learnable_queries},
       {"momentum", "model", "momentum (EMA) key encoder with a labelled queue; false: both views through one encoder", &momentum},
       {"moco_m", "model", "EMA momentum m of the key encoder; (1-m) x steps should be >> 1", &moco_m},
+      {"moco_m_schedule", "model", "m over training: constant, or cosine (rises from moco_m to 1 at the last step, as in BYOL and MoCo v3)", &moco_m_schedule},
       {"symmetric", "model", "momentum encoder: also contrast the positive view's query with the anchor's key (both views train the encoder)", &symmetric},
       {"key_gradient", "model", "without the momentum encoder: the positive view's keys carry gradient (false: detached, as momentum keys are)", &key_gradient},
       {"query_positives", "model", "momentum encoder: the positive views through the query encoder, with gradient, join the contrast set beside the momentum keys", &query_positives},

@@ -41,6 +41,7 @@ struct Config {
   double decoder_query_std = 0.0625;
   bool momentum = true;
   double moco_m = 0.99;
+  std::string moco_m_schedule = "constant";
   bool symmetric = false;
   bool key_gradient = true;
   bool query_positives = false;

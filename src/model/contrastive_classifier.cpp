@@ -54,6 +54,7 @@ torch::Tensor ContrastiveClassifierImpl::hash_code(const torch::Tensor& images) 
 
 void ContrastiveClassifierImpl::set_step(int64_t step, int64_t total_steps) {
   contrastive_weight_scale_ = contrastive_weight(options_.contrastive_schedule, step, total_steps);
+  if (has_momentum()) momentum_->set_momentum(momentum_at(options_.momentum_schedule, options_.momentum_m, step, total_steps));
   if (!encoder_->has_fusion()) return;
   const double beta = hash_beta(step, kHashBetaRefresh, options_.hash_beta_rate);
   encoder_->fusion()->set_beta(beta);

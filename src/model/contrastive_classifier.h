@@ -48,8 +48,9 @@ class ContrastiveClassifierImpl : public torch::nn::Module {
   // once per optimizer step, in train mode. positive may be undefined when loss = ce.
   LossTerms training_loss(const torch::Tensor& anchor, const torch::Tensor& positive, const torch::Tensor& labels);
 
-  // Sets the hash sharpness to hash_beta(step) at the options' hash_beta_rate in both encoders and the
-  // contrastive part's weight to contrastive_weight(step of total_steps); call at every step.
+  // Sets the hash sharpness to hash_beta(step) at the options' hash_beta_rate in both encoders, the
+  // contrastive part's weight to contrastive_weight(step of total_steps) and the key encoder's m to
+  // momentum_at(step of total_steps); call at every step.
   void set_step(int64_t step, int64_t total_steps);
   // Parameters the optimizer should see (the key encoder's are excluded).
   std::vector<torch::Tensor> trainable_parameters();

@@ -44,6 +44,7 @@ void validate(const ModelOptions& options) {
   require_one_of("predict_prior", options.predict_prior, {"train", "uniform"});
   require_one_of("positive_weighting", options.positive_weighting, {"per_sample", "fixed_total"});
   require_one_of("contrastive_schedule", options.contrastive_schedule, {"constant", "parabolic"});
+  require_one_of("momentum_schedule", options.momentum_schedule, {"constant", "cosine"});
   require_positive("hash_bits", options.hash_bits, "use 64");
   require_positive("embed_dim", options.embed_dim, "use 128");
   require_positive("projection_hidden", options.projection_hidden, "use 512");
@@ -136,6 +137,12 @@ double contrastive_weight(const std::string& schedule, int64_t step, int64_t tot
   if (schedule != "parabolic") return 1.0;
   const double progress = std::clamp(static_cast<double>(step) / static_cast<double>(std::max<int64_t>(1, total_steps)), 0.0, 1.0);
   return 1.0 - progress * progress;
+}
+
+double momentum_at(const std::string& schedule, double momentum_m, int64_t step, int64_t total_steps) {
+  if (schedule != "cosine") return momentum_m;
+  const double progress = std::clamp(static_cast<double>(step) / static_cast<double>(std::max<int64_t>(1, total_steps)), 0.0, 1.0);
+  return 1.0 - (1.0 - momentum_m) * (1.0 + std::cos(std::acos(-1.0) * progress)) / 2.0;
 }
 
 }  // namespace trashcl

@@ -30,6 +30,9 @@ struct ModelOptions {
   bool momentum = true;                    // key encoder + queue; off: the positive view goes through the
                                            // query encoder with gradient and there is no queue
   double momentum_m = 0.99;                // EMA momentum m; (1 - m) x steps should be >> 1
+  // m over training (momentum_at): constant, or cosine - m rises from momentum_m at the first step to 1 at the
+  // last, so the key encoder follows the query encoder ever more slowly (BYOL's and MoCo v3's schedule).
+  std::string momentum_schedule = "constant";
   // With the momentum encoder: also contrast the positive view's query against the anchor view's key (MoCo
   // v3's symmetrised loss), so both views train the query encoder; the loss is the mean of the two directions.
   bool symmetric = false;
@@ -84,5 +87,10 @@ PacoOptions paco_options(const ModelOptions& options, double contrastive_weight_
 // The contrastive_schedule's factor at `step` of `total_steps`: 1 for constant; 1 - (step/total)^2 for
 // parabolic (1 at the start, 0.75 half way, 0 at the end). Pure function of the step, like the learning rate.
 double contrastive_weight(const std::string& schedule, int64_t step, int64_t total_steps);
+
+// The momentum_schedule's m at `step` of `total_steps`: momentum_m for constant; for cosine
+// 1 - (1 - momentum_m) (1 + cos(pi step/total)) / 2 (momentum_m at the start, half way to 1 at the middle, 1 at
+// the end). Pure function of the step, like the learning rate.
+double momentum_at(const std::string& schedule, double momentum_m, int64_t step, int64_t total_steps);
 
 }  // namespace trashcl

@@ -37,6 +37,7 @@ ModelOptions model_options(const Config& config, const std::vector<double>& clas
   options.decoder_query_std = config.decoder_query_std;
   options.momentum = config.momentum;
   options.momentum_m = config.moco_m;
+  options.momentum_schedule = config.moco_m_schedule;
   options.symmetric = config.symmetric;
   options.key_gradient = config.key_gradient;
   options.query_positives = config.query_positives;

@@ -243,6 +243,47 @@ TEST(Model, ParabolicContrastiveScheduleFadesTheSamplePositivesOut) {
   EXPECT_GT(std::abs(first_loss("constant", 1.0, 100) - first_loss("constant", 0.0, 100)), 1e-3);  // the weight matters
 }
 
+TEST(Model, MomentumIsConstantOrRisesOnACosineToOne) {
+  for (int64_t step : {0, 50, 100}) EXPECT_EQ(momentum_at("constant", 0.99, step, 100), 0.99) << step;
+  EXPECT_DOUBLE_EQ(momentum_at("cosine", 0.99, 0, 100), 0.99);
+  EXPECT_NEAR(momentum_at("cosine", 0.99, 50, 100), 0.995, 1e-12);
+  EXPECT_NEAR(momentum_at("cosine", 0.99, 25, 100), 1.0 - 0.01 * (1.0 + std::sqrt(0.5)) / 2.0, 1e-12);
+  EXPECT_DOUBLE_EQ(momentum_at("cosine", 0.99, 100, 100), 1.0);
+  EXPECT_DOUBLE_EQ(momentum_at("cosine", 0.99, 150, 100), 1.0);  // --max-steps past the schedule: stays at 1
+}
+
+// momentum_schedule = cosine: set_step gives the key encoder momentum_at's m, and a training step moves it by
+// theta_k <- m theta_k + (1 - m) theta_q with that m. Every query parameter is put 1 above its key copy, so every
+// key parameter moves by exactly 1 - m: 0.005 half way there (m = 0.995), 0 at the last step (m = 1).
+TEST(Model, CosineMomentumScheduleSetsTheKeyEncodersM) {
+  // -> the smallest and largest move of a key parameter in one training step at `step` of 100
+  const auto key_moves_at = [](int64_t step) {
+    torch::manual_seed(3);
+    auto options = tiny_model_options(3);
+    options.momentum_schedule = "cosine";
+    ContrastiveClassifier model(options);
+    model->train();
+    {
+      torch::NoGradGuard no_grad;
+      for (auto& parameter : model->encoder()->parameters()) parameter.add_(1.0);
+    }
+    model->set_step(step, 100);
+    EXPECT_DOUBLE_EQ(model->momentum()->momentum(), momentum_at("cosine", options.momentum_m, step, 100));
+    std::vector<torch::Tensor> before;
+    for (const auto& parameter : model->momentum()->key_encoder()->parameters()) before.push_back(parameter.clone());
+    model->training_loss(torch::randn({4, 3, 32, 32}), torch::randn({4, 3, 32, 32}), torch::tensor({0, 1, 2, 1}));
+    std::vector<torch::Tensor> moves;  // [numel] each
+    const auto after = model->momentum()->key_encoder()->parameters();
+    for (size_t i = 0; i < after.size(); ++i) moves.push_back((after[i] - before[i]).abs().flatten());
+    const auto all = torch::cat(moves);
+    return std::make_pair(all.min().item<double>(), all.max().item<double>());
+  };
+  const auto [least_half_way, most_half_way] = key_moves_at(50);
+  EXPECT_NEAR(least_half_way, 0.005, 1e-5);
+  EXPECT_NEAR(most_half_way, 0.005, 1e-5);
+  EXPECT_EQ(key_moves_at(100).second, 0.0);
+}
+
 TEST(Model, CheckpointHoldsQueueLogPriorAndBeta) {
   auto options = tiny_model_options(3);
   options.class_prior = {2.0, 1.0, 1.0};  // counts are normalised
@@ -302,6 +343,9 @@ TEST(Model, RejectsInvalidOptionsNamingTheOption) {
   options = tiny_model_options(3);
   options.contrastive_schedule = "linear";
   EXPECT_NE(message(options).find("contrastive_schedule"), std::string::npos);
+  options = tiny_model_options(3);
+  options.momentum_schedule = "linear";
+  EXPECT_NE(message(options).find("momentum_schedule"), std::string::npos);
   options = tiny_model_options(3);
   options.hash_beta_rate = -0.001;
   EXPECT_NE(message(options).find("hash_beta_rate"), std::string::npos);
