@@ -44,7 +44,7 @@ void validate(const ModelOptions& options) {
   require_one_of("predict_prior", options.predict_prior, {"train", "uniform"});
   require_one_of("positive_weighting", options.positive_weighting, {"per_sample", "fixed_total"});
   require_one_of("contrastive_schedule", options.contrastive_schedule, {"constant", "parabolic"});
-  require_one_of("momentum_schedule", options.momentum_schedule, {"constant", "cosine"});
+  require_one_of("moco_m_schedule", options.momentum_schedule, {"constant", "cosine"});
   require_positive("hash_bits", options.hash_bits, "use 64");
   require_positive("embed_dim", options.embed_dim, "use 128");
   require_positive("projection_hidden", options.projection_hidden, "use 512");
@@ -56,7 +56,7 @@ void validate(const ModelOptions& options) {
     require_positive("queue_size", options.queue_size, "use 1024 for ~2k training images");
     require_positive("key_batch_groups", options.key_batch_groups, "use 4 (1 disables the shuffle)");
     if (options.momentum_m < 0.0 || options.momentum_m > 1.0) {
-      throw UserError("momentum_m = " + std::to_string(options.momentum_m) + " must be in [0, 1]; use 0.99");
+      throw UserError("moco_m = " + std::to_string(options.momentum_m) + " must be in [0, 1]; use 0.99");
     }
   }
   if (options.symmetric && (options.loss == "ce" || !options.momentum)) {

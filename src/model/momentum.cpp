@@ -59,7 +59,7 @@ MomentumContrastImpl::MomentumContrastImpl(const Encoder& query, int64_t queue_s
 
 void MomentumContrastImpl::set_momentum(double momentum) {
   if (momentum < 0.0 || momentum > 1.0) {
-    throw UserError("momentum_m = " + std::to_string(momentum) + " must be in [0, 1]; use 0.99 (0.999 for long runs)");
+    throw UserError("moco_m = " + std::to_string(momentum) + " must be in [0, 1]; use 0.99 (0.999 for long runs)");
   }
   momentum_ = momentum;
 }

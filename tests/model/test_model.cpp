@@ -345,7 +345,7 @@ TEST(Model, RejectsInvalidOptionsNamingTheOption) {
   EXPECT_NE(message(options).find("contrastive_schedule"), std::string::npos);
   options = tiny_model_options(3);
   options.momentum_schedule = "linear";
-  EXPECT_NE(message(options).find("momentum_schedule"), std::string::npos);
+  EXPECT_NE(message(options).find("moco_m_schedule"), std::string::npos);  // the config key users write
   options = tiny_model_options(3);
   options.hash_beta_rate = -0.001;
   EXPECT_NE(message(options).find("hash_beta_rate"), std::string::npos);
