@@ -20,6 +20,11 @@ void require_positive(const std::string& option, int64_t value, const std::strin
   if (value <= 0) throw UserError(option + " = " + std::to_string(value) + " must be positive; " + hint);
 }
 
+// The share of the run done at `step` of `total_steps`, in [0, 1] (1 past the end, e.g. with --max-steps).
+double schedule_progress(int64_t step, int64_t total_steps) {
+  return std::clamp(static_cast<double>(step) / static_cast<double>(std::max<int64_t>(1, total_steps)), 0.0, 1.0);
+}
+
 }  // namespace
 
 bool has_decoder(const ModelOptions& options) { return options.head == "decoder" || options.head == "linear+decoder"; }
@@ -135,13 +140,13 @@ PacoOptions paco_options(const ModelOptions& options, double contrastive_weight_
 
 double contrastive_weight(const std::string& schedule, int64_t step, int64_t total_steps) {
   if (schedule != "parabolic") return 1.0;
-  const double progress = std::clamp(static_cast<double>(step) / static_cast<double>(std::max<int64_t>(1, total_steps)), 0.0, 1.0);
+  const double progress = schedule_progress(step, total_steps);
   return 1.0 - progress * progress;
 }
 
 double momentum_at(const std::string& schedule, double momentum_m, int64_t step, int64_t total_steps) {
   if (schedule != "cosine") return momentum_m;
-  const double progress = std::clamp(static_cast<double>(step) / static_cast<double>(std::max<int64_t>(1, total_steps)), 0.0, 1.0);
+  const double progress = schedule_progress(step, total_steps);
   return 1.0 - (1.0 - momentum_m) * (1.0 + std::cos(std::acos(-1.0) * progress)) / 2.0;
 }
 
