@@ -86,7 +86,7 @@ std::vector<Config::Field> Config::fields() {
       {"positive_weighting", "model", "per_sample (alpha each) or fixed_total (alpha_total shared per anchor)", &positive_weighting},
       {"alpha_total", "model", "PaCo: total weight of an anchor's sample positives (fixed_total)", &alpha_total},
       {"contrastive_schedule", "model", "weight of the contrastive part over training: constant, or parabolic (times 1 - (step/steps)^2, none at the end)", &contrastive_schedule},
-      {"label_smoothing", "model", "cross-entropy label smoothing", &label_smoothing},
+      {"label_smoothing", "model", "label smoothing of the class targets (cross-entropy, and PaCo's class centres)", &label_smoothing},
       {"predict_prior", "model", "paco: predict with the training class frequencies (train) or every class equally likely (uniform)", &predict_prior},
       {"lambda_q", "model", "weight of the hash quantisation loss", &lambda_q},
       {"hash_beta_rate", "model", "HashNet continuation: the code is tanh(beta x) with beta = sqrt(1 + rate x step), refreshed every 200 steps (0: beta stays 1)", &hash_beta_rate},

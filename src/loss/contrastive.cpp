@@ -72,6 +72,9 @@ void validate(const PacoOptions& options) {
   if (options.alpha < 0.0 || options.beta < 0.0 || options.gamma < 0.0 || options.alpha_total < 0.0) {
     throw UserError("alpha, beta, gamma and alpha_total must be >= 0 (defaults 0.05, 1, 1, 1)");
   }
+  if (options.label_smoothing < 0.0 || options.label_smoothing >= 1.0) {
+    throw UserError("label_smoothing = " + std::to_string(options.label_smoothing) + " must be in [0, 1); use 0 or 0.1");
+  }
   if (options.positive_weighting != "per_sample" && options.positive_weighting != "fixed_total") {
     throw UserError("positive_weighting = '" + options.positive_weighting +
                     "' is unknown; use per_sample or fixed_total");
@@ -103,7 +106,8 @@ torch::Tensor paco_loss(const ContrastSet& set, const torch::Tensor& logits, con
       throw UserError("paco_loss: a label is >= num_classes = " + std::to_string(classes));
     }
     auto centres = logits.to(dtype) + log_prior.to(dtype).unsqueeze(0);             // [B,N]
-    auto own = torch::one_hot(set.labels, classes).to(dtype) * options.beta;        // [B,N]
+    const double eps = options.label_smoothing;
+    auto own = (torch::one_hot(set.labels, classes).to(dtype) * (1.0 - eps) + eps / classes) * options.beta;  // [B,N]
     denominator.insert(denominator.begin(), centres);
     numerator.insert(numerator.begin(), centres);
     weights.insert(weights.begin(), own);

@@ -25,6 +25,7 @@ struct PacoOptions {
   std::string positive_weighting = "fixed_total";  // per_sample (alpha each) | fixed_total (alpha_total shared)
   double alpha_total = 1.0;   // fixed_total: all sample positives of an anchor share this weight
   bool centres = true;        // false: no class centres at all (logits and beta unused), SupCon-like
+  double label_smoothing = 0.0;  // eps: the centre weight beta goes (1 - eps) to the own centre, eps / N to each
 };
 
 // PaCo (Cui et al., 2021) with the class-prior rebalance. For anchor i:
@@ -32,7 +33,9 @@ struct PacoOptions {
 //   centre logits  c_ic = z_ic + log_prior_c                 (training only; at test time z alone)
 //   log denom      = logsumexp([c_i ; s_i + log gamma])
 //   loss_i = -sum_p w_p (logit_p - log denom) / sum_p w_p,   positives: centre y_i (w = beta) and every
-//            valid same-label sample (w = alpha, or alpha_total / count with fixed_total)
+//            valid same-label sample (w = alpha, or alpha_total / count with fixed_total); with label
+//            smoothing eps the centres share beta as cross-entropy's smoothed target does: beta (1 - eps + eps/N)
+//            on y_i, beta eps/N on every other centre
 // Mean over anchors with a positive weight. Computed in float32 (float64 stays float64).
 // logits z [B,N] and log_prior [N] are ignored (may be undefined) when options.centres is false.
 torch::Tensor paco_loss(const ContrastSet& set, const torch::Tensor& logits, const torch::Tensor& log_prior,

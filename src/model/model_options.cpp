@@ -135,6 +135,7 @@ PacoOptions paco_options(const ModelOptions& options, double contrastive_weight_
   out.gamma = options.gamma;
   out.positive_weighting = options.positive_weighting;
   out.alpha_total = options.alpha_total * contrastive_weight_scale;
+  out.label_smoothing = options.label_smoothing;
   return out;
 }
 

@@ -45,6 +45,29 @@ TEST(Paco, AlphaZeroGammaZeroIsCrossEntropyOnRebalancedLogits) {
   EXPECT_NEAR(paco_loss(batch.set, batch.logits, batch.log_prior, options).item<double>(), expected.item<double>(), 1e-5);
 }
 
+TEST(Paco, LabelSmoothingSmoothsTheCentresAsCrossEntropyDoes) {
+  auto batch = make_batch(0);
+  PacoOptions options;
+  options.alpha_total = 0.0;
+  options.gamma = 0.0;
+  options.label_smoothing = 0.1;
+  auto expected = cross_entropy(batch.logits + batch.log_prior, batch.set.labels, 0.1);
+  EXPECT_NEAR(paco_loss(batch.set, batch.logits, batch.log_prior, options).item<double>(), expected.item<double>(), 1e-5);
+  // With the samples back, smoothing changes only the centre targets. Every anchor's positives weigh beta +
+  // alpha_total = 2, so the loss moves by eps / 2 x mean_i (c_iy - mean_c c_ic), c = z + log pi.
+  options.alpha_total = 1.0;
+  options.gamma = 1.0;
+  const auto smoothed = paco_loss(batch.set, batch.logits, batch.log_prior, options).item<double>();
+  options.label_smoothing = 0.0;
+  const auto sharp = paco_loss(batch.set, batch.logits, batch.log_prior, options).item<double>();
+  auto centres = batch.logits + batch.log_prior;                                        // [B,N]
+  auto own = centres.gather(1, batch.set.labels.unsqueeze(1)).squeeze(1);                // [B]
+  const auto shift = 0.1 / 2.0 * (own - centres.mean(1)).mean().item<double>();
+  EXPECT_NEAR(smoothed - sharp, shift, 1e-5);
+  options.label_smoothing = 1.0;
+  EXPECT_THROW(paco_loss(batch.set, batch.logits, batch.log_prior, options), UserError);
+}
+
 TEST(Paco, WithoutCentresIsSupConOverTheContrastSet) {
   auto batch = make_batch(1);
   const auto supcon = supcon_loss(batch.set, 0.1).item<double>();
