@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "loss/cross_entropy.h"
 #include "model/contrastive_classifier.h"
 #include "model/memory_format.h"
 #include "model_testing.h"
@@ -544,6 +545,28 @@ TEST(Model, QueryPositivesJoinTheContrastSetWithGradient) {
     const double actual = (paco ? terms.classification : terms.contrastive).item<double>();
     EXPECT_NEAR(actual, expected, 1e-5 * std::max(1.0, std::abs(expected))) << loss;
   }
+}
+
+// label_smoothing reaches PaCo's class centres: with the samples weighted out (alpha_total = gamma = 0) the
+// classification term is smoothed cross-entropy on z + log pi.
+TEST(Model, LabelSmoothingSmoothsPacosCentreTargets) {
+  auto options = tiny_model_options(3);
+  options.class_prior = {0.5, 0.3, 0.2};
+  options.alpha_total = 0.0;
+  options.gamma = 0.0;
+  options.decoder_dropout = 0.0;  // the same forward twice gives the same output
+  options.label_smoothing = 0.1;
+  ContrastiveClassifier model = seeded_training_model(options);
+  torch::manual_seed(6);
+  const auto anchor = torch::randn({4, 3, 32, 32}), positive = torch::randn({4, 3, 32, 32});  // [B,3,S,S]
+  const auto labels = torch::tensor({0, 1, 2, 1}, torch::kInt64);
+  const double actual = model->training_loss(anchor, positive, labels).classification.item<double>();
+
+  torch::NoGradGuard no_grad;
+  const auto query = model->encoder()->forward(anchor);
+  const auto rebalanced = model->head(query.features, query.tokens) + model->log_prior();  // [B,N]
+  EXPECT_NEAR(actual, cross_entropy(rebalanced, labels, 0.1).item<double>(), 1e-5);
+  EXPECT_GT(std::abs(actual - cross_entropy(rebalanced, labels, 0.0).item<double>()), 1e-4);  // smoothing matters
 }
 
 // Random images with per-image structure (a colour and a gradient), so pooled features can tell them apart.
