@@ -1,6 +1,48 @@
 #include "train/options.h"
 
+#include <algorithm>
+#include <stdexcept>
+
 namespace trashcl {
+
+namespace {
+
+// Keys that one choice of the config leaves unused, and that choice ("loss = ce").
+struct UnusedKeys {
+  std::string because;
+  std::vector<std::string> keys;
+};
+
+std::vector<UnusedKeys> unused_keys(const Config& config) {
+  const std::vector<std::string> momentum_keys = {"moco_m", "moco_m_schedule", "queue_size"};
+  const std::vector<std::string> paco_keys = {"alpha", "paco_beta", "paco_gamma", "positive_weighting", "alpha_total",
+                                              "predict_prior"};
+  std::vector<UnusedKeys> unused;
+  if (config.loss == "ce") {
+    // No contrast, no positive view (plain cross-entropy trains on the anchor view alone).
+    std::vector<std::string> keys = {"tau", "contrastive_schedule", "positive_scale_min", "positive_jitter_p",
+                                     "grayscale_p", "blur_p"};
+    keys.insert(keys.end(), momentum_keys.begin(), momentum_keys.end());
+    keys.insert(keys.end(), paco_keys.begin(), paco_keys.end());
+    unused.push_back({"loss = ce", keys});
+  } else {
+    if (!config.momentum) unused.push_back({"momentum = false", momentum_keys});
+    if (config.loss == "supcon") {
+      unused.push_back({"loss = supcon", paco_keys});
+    } else if (config.positive_weighting == "fixed_total") {
+      unused.push_back({"positive_weighting = fixed_total", {"alpha"}});
+    } else {
+      unused.push_back({"positive_weighting = per_sample", {"alpha_total"}});
+    }
+  }
+  if (config.features == "pool") unused.push_back({"features = pool", {"hash_bits", "hash_beta_rate", "lambda_q"}});
+  if (config.head == "linear") {
+    unused.push_back({"head = linear", {"decoder_memory", "decoder_width", "learnable_queries", "decoder_query_std"}});
+  }
+  return unused;
+}
+
+}  // namespace
 
 AugmentConfig augment_config(const Config& config) {
   AugmentConfig augment;
@@ -56,6 +98,23 @@ ModelOptions model_options(const Config& config, const std::vector<double>& clas
   options.hash_beta_rate = config.hash_beta_rate;
   options.class_prior = class_prior;
   return options;
+}
+
+std::vector<std::string> settings_without_effect(Config config) {
+  Config default_config;
+  const auto fields = config.fields(), defaults = default_config.fields();
+  std::vector<std::string> settings;
+  for (const auto& [because, keys] : unused_keys(config)) {
+    for (const auto& key : keys) {
+      const auto at = std::find_if(fields.begin(), fields.end(), [&key](const auto& field) { return field.name == key; });
+      if (at == fields.end()) throw std::logic_error("settings_without_effect: no config key " + key);
+      const std::string value = value_to_toml(*at);
+      if (value != value_to_toml(defaults[static_cast<size_t>(at - fields.begin())])) {
+        settings.push_back(key + " = " + value + " (" + because + ")");
+      }
+    }
+  }
+  return settings;
 }
 
 }  // namespace trashcl

@@ -15,4 +15,8 @@ LoadOptions load_options(const Config& config);
 // class_prior: training-set class frequencies [N].
 ModelOptions model_options(const Config& config, const std::vector<double>& class_prior);
 
+// The keys `config` moves from their defaults that its other choices leave without effect, each as
+// "paco_gamma = 0.001 (loss = ce)": whoever set one expected it to change the run.
+std::vector<std::string> settings_without_effect(Config config);
+
 }  // namespace trashcl

@@ -251,6 +251,8 @@ TrainingRun::TrainingRun(Config config, const fs::path& run_dir, bool resume)
   spdlog::info("training {} images in {} classes, {} validation; {} steps of {} images ({} epochs) on {} in {}",
                training_images, train_set.class_names.size(), data_.val.dataset.samples.size(), total_steps_,
                config_.batch_size, config_.epochs, device_.str(), config_.precision);
+  const std::vector<std::string> unused = settings_without_effect(config_);
+  if (!unused.empty()) spdlog::warn("settings without effect in this run: {}", fmt::join(unused, ", "));
   if (average_) {
     spdlog::info("validation, best.ckpt and prediction use the weight average (model_ema = {})", config_.model_ema);
   }
