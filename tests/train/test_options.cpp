@@ -1,6 +1,7 @@
 // Settings that the rest of the config leaves without effect are named, and only those.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -12,16 +13,13 @@ namespace {
 
 using Settings = std::vector<std::string>;
 
-TEST(Options, DefaultsAndTheMethodPresetsKeysAllTakeEffect) {
+TEST(Options, TheDefaultsAndEveryPresetTakeEffectWhole) {
   EXPECT_EQ(settings_without_effect(Config{}), Settings{});
-  Config method;  // the keys configs/trashnet-cpu.toml moves from their defaults
-  method.head = "linear+decoder";
-  method.hash_beta_rate = 0.001;
-  method.paco_gamma = 0.001;
-  method.tau = 0.2;
-  method.positive_jitter_p = 0.0;
-  method.grayscale_p = 0.0;
-  EXPECT_EQ(settings_without_effect(method), Settings{});
+  for (const auto& entry : std::filesystem::directory_iterator(std::filesystem::path(TRASHCL_SOURCE_DIR) / "configs")) {
+    Config preset;
+    apply_config_file(entry.path().string(), preset);
+    EXPECT_EQ(settings_without_effect(preset), Settings{}) << entry.path();
+  }
 }
 
 TEST(Options, CrossEntropyLeavesTheContrastAndThePositiveViewUnused) {
