@@ -1,6 +1,7 @@
 #include "train/checkpoint.h"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "common/error.h"
 #include "data/encode.h"
@@ -74,7 +75,14 @@ LoadedModel read_meta_and_config(torch::serialize::InputArchive& archive, const 
   archive.try_read("cpu_rng_state", meta.cpu_rng_state);
 
   apply_config_text(meta.config_toml, path.string() + " (stored config)", loaded.config);
-  if (overrides.predict_prior) loaded.config.predict_prior = *overrides.predict_prior;
+  if (overrides.predict_prior) {
+    loaded.config.predict_prior = *overrides.predict_prior;
+    if (loaded.config.loss != "paco") {
+      spdlog::warn("{}: --predict-prior has no effect: the model was trained with loss = {}, whose scores carry no "
+                   "training prior (only PaCo's do)",
+                   path.string(), loaded.config.loss);
+    }
+  }
   return loaded;
 }
 
