@@ -73,7 +73,8 @@ void validate(const PacoOptions& options) {
     throw UserError("alpha, beta, gamma and alpha_total must be >= 0 (defaults 0.05, 1, 1, 1)");
   }
   if (options.label_smoothing < 0.0 || options.label_smoothing >= 1.0) {
-    throw UserError("label_smoothing = " + std::to_string(options.label_smoothing) + " must be in [0, 1); use 0 or 0.1");
+    throw UserError("label_smoothing = " + std::to_string(options.label_smoothing) +
+                    " must be in [0, 1); use 0 or 0.1");
   }
   if (options.positive_weighting != "per_sample" && options.positive_weighting != "fixed_total") {
     throw UserError("positive_weighting = '" + options.positive_weighting +

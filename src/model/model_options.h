@@ -56,7 +56,7 @@ struct ModelOptions {
   // positives' weight (PaCo) or the SupCon term times 1 - (step/steps)^2, so the class centres train alone
   // at the end (Hybrid-SC's curriculum, Wang et al. 2021).
   std::string contrastive_schedule = "constant";
-  double label_smoothing = 0.0;            // label smoothing of the class targets: cross-entropy (ce, supcon), PaCo's centres
+  double label_smoothing = 0.0;            // of the class targets: cross-entropy (ce, supcon), PaCo's centres
   // PaCo trains the class-centre logits as z + log(pi), so z alone scores every class as equally likely.
   // train: predict with z + log(pi), the training frequencies (best top-1 when new photos come in those
   // proportions); uniform: predict with z (balanced; better recall on rare classes). No effect for ce/supcon.

@@ -106,7 +106,8 @@ std::vector<std::string> settings_without_effect(Config config) {
   std::vector<std::string> settings;
   for (const auto& [because, keys] : unused_keys(config)) {
     for (const auto& key : keys) {
-      const auto at = std::find_if(fields.begin(), fields.end(), [&key](const auto& field) { return field.name == key; });
+      const auto at =
+          std::find_if(fields.begin(), fields.end(), [&key](const auto& field) { return field.name == key; });
       if (at == fields.end()) throw std::logic_error("settings_without_effect: no config key " + key);
       const std::string value = value_to_toml(*at);
       if (value != value_to_toml(defaults[static_cast<size_t>(at - fields.begin())])) {
