@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "loss/cross_entropy.h"
 #include "loss/loss_dtype.h"
 
 namespace trashcl {
@@ -72,10 +73,7 @@ void validate(const PacoOptions& options) {
   if (options.alpha < 0.0 || options.beta < 0.0 || options.gamma < 0.0 || options.alpha_total < 0.0) {
     throw UserError("alpha, beta, gamma and alpha_total must be >= 0 (defaults 0.05, 1, 1, 1)");
   }
-  if (options.label_smoothing < 0.0 || options.label_smoothing >= 1.0) {
-    throw UserError("label_smoothing = " + std::to_string(options.label_smoothing) +
-                    " must be in [0, 1); use 0 or 0.1");
-  }
+  check_label_smoothing(options.label_smoothing);
   if (options.positive_weighting != "per_sample" && options.positive_weighting != "fixed_total") {
     throw UserError("positive_weighting = '" + options.positive_weighting +
                     "' is unknown; use per_sample or fixed_total");

@@ -7,10 +7,14 @@
 
 namespace trashcl {
 
-torch::Tensor cross_entropy(const torch::Tensor& logits, const torch::Tensor& labels, double smoothing) {
+void check_label_smoothing(double smoothing) {
   if (smoothing < 0.0 || smoothing >= 1.0) {
     throw UserError("label_smoothing = " + std::to_string(smoothing) + " must be in [0, 1); use 0 or 0.1");
   }
+}
+
+torch::Tensor cross_entropy(const torch::Tensor& logits, const torch::Tensor& labels, double smoothing) {
+  check_label_smoothing(smoothing);
   if (logits.dim() != 2 || labels.dim() != 1 || labels.size(0) != logits.size(0)) {
     throw UserError("cross_entropy: expected logits [B,N] and labels [B]");
   }

@@ -9,4 +9,7 @@ namespace trashcl {
 // smoothing in [0,1); 0 is plain cross-entropy.
 torch::Tensor cross_entropy(const torch::Tensor& logits, const torch::Tensor& labels, double smoothing = 0.0);
 
+// Throws UserError naming label_smoothing unless it is in [0, 1): every loss that smooths its class targets.
+void check_label_smoothing(double smoothing);
+
 }  // namespace trashcl

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "common/error.h"
+#include "loss/cross_entropy.h"
 
 namespace trashcl {
 
@@ -81,9 +82,7 @@ void validate(const ModelOptions& options) {
   if (options.loss != "paco" && !(options.tau > 0.0)) {
     throw UserError("tau = " + std::to_string(options.tau) + " must be > 0; use 0.07");
   }
-  if (options.label_smoothing < 0.0 || options.label_smoothing >= 1.0) {
-    throw UserError("label_smoothing = " + std::to_string(options.label_smoothing) + " must be in [0, 1); use 0.1");
-  }
+  check_label_smoothing(options.label_smoothing);
   if (options.lambda_q < 0.0) throw UserError("lambda_q must be >= 0; use 0.05");
   if (!(options.hash_beta_rate >= 0.0) || !std::isfinite(options.hash_beta_rate)) {
     throw UserError("hash_beta_rate = " + std::to_string(options.hash_beta_rate) + " must be >= 0; use 0.005");
