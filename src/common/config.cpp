@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "common/spelling.h"
 
 namespace trashcl {
 namespace {
@@ -130,7 +131,11 @@ void apply_config_text(const std::string& text, const std::string& path, Config&
     const std::string name(key.str());
     auto field = std::find_if(fields.begin(), fields.end(), [&](const Config::Field& f) { return f.name == name; });
     if (field == fields.end()) {
-      throw UserError(fmt::format("{}: unknown key '{}' (see `trashcl train --help` for the keys)", path, name));
+      std::vector<std::string> known;
+      for (const auto& f : fields) known.push_back(f.name);
+      const auto meant = nearest_name(name, known);
+      throw UserError(fmt::format("{}: unknown key '{}' ({}see `trashcl train --help` for the keys)", path, name,
+                                  meant ? "did you mean '" + *meant + "'? " : ""));
     }
     if (std::find(skip.begin(), skip.end(), name) != skip.end()) continue;
     set_from_toml(*field, node, path);
