@@ -6,10 +6,13 @@
 
 #include <cstdlib>
 #include <iostream>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "cli/commands.h"
 #include "common/error.h"
+#include "common/spelling.h"
 
 namespace {
 
@@ -27,6 +30,37 @@ void use_passive_openmp_waits(int argc, char** argv) {
   if (std::getenv("OMP_WAIT_POLICY") != nullptr || runs_the_model_alone(argc, argv)) return;
   setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
   execv("/proc/self/exe", argv);  // returns only on failure: carry on with the runtime's default policy
+}
+
+// CLI11 checks for missing required flags before it looks at unknown ones, so a misspelt required flag
+// (`predict --modle M x.jpg`) would be answered "--model is required". Whatever the first complaint, arguments
+// the command does not know come first, each with the flag or command it most likely meant.
+std::optional<CLI::ExtrasError> unknown_arguments_error(const CLI::App& app) {
+  const std::vector<std::string> unknown = app.remaining(true);
+  if (unknown.empty()) return std::nullopt;
+  std::vector<std::string> flags;     // the long flags of the chosen command and the commands above it
+  std::vector<std::string> commands;  // the subcommands one could have chosen next
+  for (const CLI::App* command = &app; command != nullptr;) {
+    for (const CLI::Option* option : command->get_options()) {
+      for (const auto& name : option->get_lnames()) flags.push_back("--" + name);
+    }
+    const auto chosen = command->get_subcommands();
+    if (chosen.empty()) {
+      for (const CLI::App* next : command->get_subcommands([](const CLI::App*) { return true; })) {
+        commands.push_back(next->get_name());
+      }
+    }
+    command = chosen.empty() ? nullptr : chosen.front();
+  }
+  std::string message = unknown.size() > 1 ? "unknown arguments:" : "unknown argument:";
+  for (const auto& argument : unknown) {
+    message += " " + argument;
+    const bool is_flag = argument.rfind("--", 0) == 0;
+    const std::string name = is_flag ? argument.substr(0, argument.find('=')) : argument;  // --epoch=3 -> --epoch
+    const auto meant = trashcl::nearest_name(name, is_flag ? flags : commands);
+    if (meant) message += " (did you mean " + *meant + "?)";
+  }
+  return CLI::ExtrasError(message, CLI::ExitCodes::ExtrasError);
 }
 
 }  // namespace
@@ -56,7 +90,11 @@ int main(int argc, char** argv) {
   } catch (const CLI::Success& success) {
     return app.exit(success);  // --help, --version
   } catch (const CLI::ParseError& error) {
-    app.exit(error);
+    if (const auto unknown = unknown_arguments_error(app)) {
+      app.exit(*unknown);
+    } else {
+      app.exit(error);
+    }
     return 1;
   } catch (const trashcl::UserError& error) {
     std::cerr << "error: " << error.what() << '\n';

@@ -136,7 +136,32 @@ TEST(CliData, UserErrorsExitOneWithAMessageNamingTheCause) {
   testing::write_bytes(dir / "unknown.toml", "imagesize = 3\n");
   auto unknown = run_trashcl("augment-preview --data x --out x.png --config " + shell_quote((dir / "unknown.toml").string()));
   EXPECT_EQ(unknown.exit_code, 1);
-  EXPECT_NE(unknown.err.find("unknown key 'imagesize'"), std::string::npos) << unknown.err;
+  EXPECT_NE(unknown.err.find("unknown key 'imagesize' (did you mean 'image_size'?"), std::string::npos) << unknown.err;
+}
+
+TEST(CliData, AnUnknownFlagOrCommandIsNamedWithTheOneItMostLikelyMeant) {
+  // A misspelt required flag is reported as unknown, not as the required one missing.
+  auto misspelt = run_trashcl("predict --modle m.ckpt x.jpg");
+  EXPECT_EQ(misspelt.exit_code, 1);
+  EXPECT_NE(misspelt.err.find("unknown argument: --modle (did you mean --model?)"), std::string::npos) << misspelt.err;
+  EXPECT_EQ(misspelt.err.find("required"), std::string::npos) << misspelt.err;
+
+  auto with_value = run_trashcl("train --data d --out r --epoch=3");
+  EXPECT_EQ(with_value.exit_code, 1);
+  EXPECT_NE(with_value.err.find("--epoch=3 (did you mean --epochs?)"), std::string::npos) << with_value.err;
+
+  auto nested = run_trashcl("index build --model m --data d --out f --thread 2");
+  EXPECT_EQ(nested.exit_code, 1);
+  EXPECT_NE(nested.err.find("--thread (did you mean --threads?)"), std::string::npos) << nested.err;
+
+  auto command = run_trashcl("trian --data d");
+  EXPECT_EQ(command.exit_code, 1);
+  EXPECT_NE(command.err.find("trian (did you mean train?)"), std::string::npos) << command.err;
+
+  auto unlike = run_trashcl("eval --model m --data d --colour blue");
+  EXPECT_EQ(unlike.exit_code, 1);
+  EXPECT_NE(unlike.err.find("unknown arguments: --colour blue"), std::string::npos) << unlike.err;
+  EXPECT_EQ(unlike.err.find("did you mean"), std::string::npos) << unlike.err;
 }
 
 TEST(CliData, FlagsOverrideTheConfigFileAndTheEffectiveConfigPrints) {
