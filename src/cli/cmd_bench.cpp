@@ -379,7 +379,7 @@ void add_bench_command(CLI::App& app) {
   auto options = std::make_shared<BenchOptions>();
   CLI::App* command = app.add_subcommand("bench", "throughput and latency: decode, augment, loader, train, predict");
   options->command = command;
-  command->add_option("stage", options->stage, "decode, augment, loader, train or predict")
+  command->add_option("STAGE", options->stage, "decode, augment, loader, train or predict")
       ->required()
       ->check(CLI::IsMember({"decode", "augment", "loader", "train", "predict"}));
   command->add_option("--steps", options->steps, "measured steps (batches; predict: single-image predictions)")

@@ -83,7 +83,7 @@ void add_predict_command(CLI::App& app) {
   command->add_option("--threads", options->threads, "intra-op threads (0: one per core)")->capture_default_str();
   add_predict_prior_option(*command, options->predictor.load.predict_prior);
   add_int8_options(*command, options->predictor.int8);
-  command->add_option("paths", options->paths, "image files, or folders: every image under them")->required();
+  command->add_option("PATH", options->paths, "image files, or folders: every image under them")->required();
   command->callback([options] { run_predict(*options); });
 }
 

@@ -99,7 +99,7 @@ void add_search_command(CLI::App& app) {
   command->add_option("--device", options->device, "cpu or cuda")->capture_default_str();
   command->add_option("--threads", options->threads, "intra-op threads (0: one per core)")->capture_default_str();
   command->add_flag("--json", options->json, "one JSON document on stdout: {index, bits, k, results: [{path, hash, neighbours | error}]}");
-  command->add_option("images", options->paths, "query image files, or folders: every image under them")->required();
+  command->add_option("IMAGE", options->paths, "query image files, or folders: every image under them")->required();
   command->callback([options] { run_search(*options); });
 }
 

@@ -118,6 +118,10 @@ TEST(CliData, UserErrorsExitOneWithAMessageNamingTheCause) {
 
   EXPECT_EQ(run_trashcl("no-such-command").exit_code, 1);
   EXPECT_EQ(run_trashcl("split --data x").exit_code, 1);  // --out missing
+  // A missing positional argument is named as the usage line and docs/cli.md write it.
+  auto no_image = run_trashcl("predict --model m.ckpt");
+  EXPECT_EQ(no_image.exit_code, 1);
+  EXPECT_NE(no_image.err.find("PATH is required"), std::string::npos) << no_image.err;
 
   auto zero = run_trashcl("predict --model m.ckpt --int8-calibration-images 0 x.jpg");
   EXPECT_EQ(zero.exit_code, 1);
