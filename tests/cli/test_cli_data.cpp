@@ -106,65 +106,45 @@ TEST(CliData, AClassWithNoUsableImageIsReportedNotAnError) {
   EXPECT_NE(train.err.find("class 'broken' has no usable image"), std::string::npos) << train.err;
 }
 
+// Runs `trashcl ARGUMENTS`, expects it to fail with exit code 1 and `message` on stderr; returns the result.
+testing::CommandResult expect_user_error(const std::string& arguments, const std::string& message) {
+  auto result = run_trashcl(arguments);
+  EXPECT_EQ(result.exit_code, 1) << arguments;
+  EXPECT_NE(result.err.find(message), std::string::npos) << arguments << "\n" << result.err;
+  return result;
+}
+
 TEST(CliData, UserErrorsExitOneWithAMessageNamingTheCause) {
   TempDir dir;
-  auto missing = run_trashcl("data-stats --data " + shell_quote((dir / "nope").string()));
-  EXPECT_EQ(missing.exit_code, 1);
-  EXPECT_NE(missing.err.find("nope"), std::string::npos) << missing.err;
-
-  auto empty = run_trashcl("data-stats --data " + shell_quote(dir.path().string()));
-  EXPECT_EQ(empty.exit_code, 1);
-  EXPECT_NE(empty.err.find("no class folder"), std::string::npos) << empty.err;
-
+  expect_user_error("data-stats --data " + shell_quote((dir / "nope").string()), "nope");
+  expect_user_error("data-stats --data " + shell_quote(dir.path().string()), "no class folder");
   EXPECT_EQ(run_trashcl("no-such-command").exit_code, 1);
-  EXPECT_EQ(run_trashcl("split --data x").exit_code, 1);  // --out missing
+  expect_user_error("split --data x", "--out is required");
   // A missing positional argument is named as the usage line and docs/cli.md write it.
-  auto no_image = run_trashcl("predict --model m.ckpt");
-  EXPECT_EQ(no_image.exit_code, 1);
-  EXPECT_NE(no_image.err.find("PATH is required"), std::string::npos) << no_image.err;
-
-  auto zero = run_trashcl("predict --model m.ckpt --int8-calibration-images 0 x.jpg");
-  EXPECT_EQ(zero.exit_code, 1);
-  EXPECT_NE(zero.err.find("--int8-calibration-images: must be greater than 0, not 0"), std::string::npos) << zero.err;
-  auto word = run_trashcl("search --model m.ckpt --index i --k many x.jpg");
-  EXPECT_EQ(word.exit_code, 1);
-  EXPECT_NE(word.err.find("--k: 'many' is not a number"), std::string::npos) << word.err;
+  expect_user_error("predict --model m.ckpt", "PATH is required");
+  expect_user_error("predict --model m.ckpt --int8-calibration-images 0 x.jpg",
+                    "--int8-calibration-images: must be greater than 0, not 0");
+  expect_user_error("search --model m.ckpt --index i --k many x.jpg", "--k: 'many' is not a number");
 
   ASSERT_EQ(run_trashcl("synth --out " + shell_quote((dir / "d").string()) + " --per-class 3 --size 32").exit_code, 0);
   testing::write_bytes(dir / "bad.toml", "image_size = \"big\"\n");
-  auto bad_config = run_trashcl("augment-preview --data " + shell_quote((dir / "d").string()) + " --out x.png --config " +
-                                shell_quote((dir / "bad.toml").string()));
-  EXPECT_EQ(bad_config.exit_code, 1);
-  EXPECT_NE(bad_config.err.find("image_size"), std::string::npos) << bad_config.err;
-
+  expect_user_error("augment-preview --data " + shell_quote((dir / "d").string()) + " --out x.png --config " +
+                        shell_quote((dir / "bad.toml").string()),
+                    "image_size");
   testing::write_bytes(dir / "unknown.toml", "imagesize = 3\n");
-  auto unknown = run_trashcl("augment-preview --data x --out x.png --config " + shell_quote((dir / "unknown.toml").string()));
-  EXPECT_EQ(unknown.exit_code, 1);
-  EXPECT_NE(unknown.err.find("unknown key 'imagesize' (did you mean 'image_size'?"), std::string::npos) << unknown.err;
+  expect_user_error("augment-preview --data x --out x.png --config " + shell_quote((dir / "unknown.toml").string()),
+                    "unknown key 'imagesize' (did you mean 'image_size'?");
 }
 
 TEST(CliData, AnUnknownFlagOrCommandIsNamedWithTheOneItMostLikelyMeant) {
   // A misspelt required flag is reported as unknown, not as the required one missing.
-  auto misspelt = run_trashcl("predict --modle m.ckpt x.jpg");
-  EXPECT_EQ(misspelt.exit_code, 1);
-  EXPECT_NE(misspelt.err.find("unknown argument: --modle (did you mean --model?)"), std::string::npos) << misspelt.err;
+  auto misspelt = expect_user_error("predict --modle m.ckpt x.jpg",
+                                    "unknown argument: --modle (did you mean --model?)");
   EXPECT_EQ(misspelt.err.find("required"), std::string::npos) << misspelt.err;
-
-  auto with_value = run_trashcl("train --data d --out r --epoch=3");
-  EXPECT_EQ(with_value.exit_code, 1);
-  EXPECT_NE(with_value.err.find("--epoch=3 (did you mean --epochs?)"), std::string::npos) << with_value.err;
-
-  auto nested = run_trashcl("index build --model m --data d --out f --thread 2");
-  EXPECT_EQ(nested.exit_code, 1);
-  EXPECT_NE(nested.err.find("--thread (did you mean --threads?)"), std::string::npos) << nested.err;
-
-  auto command = run_trashcl("trian --data d");
-  EXPECT_EQ(command.exit_code, 1);
-  EXPECT_NE(command.err.find("trian (did you mean train?)"), std::string::npos) << command.err;
-
-  auto unlike = run_trashcl("eval --model m --data d --colour blue");
-  EXPECT_EQ(unlike.exit_code, 1);
-  EXPECT_NE(unlike.err.find("unknown arguments: --colour blue"), std::string::npos) << unlike.err;
+  expect_user_error("train --data d --out r --epoch=3", "--epoch=3 (did you mean --epochs?)");
+  expect_user_error("index build --model m --data d --out f --thread 2", "--thread (did you mean --threads?)");
+  expect_user_error("trian --data d", "trian (did you mean train?)");
+  auto unlike = expect_user_error("eval --model m --data d --colour blue", "unknown arguments: --colour blue");
   EXPECT_EQ(unlike.err.find("did you mean"), std::string::npos) << unlike.err;
 }
 
