@@ -63,6 +63,13 @@ std::optional<CLI::ExtrasError> unknown_arguments_error(const CLI::App& app) {
   return CLI::ExtrasError(message, CLI::ExitCodes::ExtrasError);
 }
 
+// `trashcl` or `trashcl index` alone: the command needs a subcommand and none was given.
+bool lacks_its_subcommand(const CLI::App& app) {
+  const CLI::App* command = &app;
+  while (!command->get_subcommands().empty()) command = command->get_subcommands().front();
+  return command->get_require_subcommand_min() > 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -92,6 +99,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& error) {
     if (const auto unknown = unknown_arguments_error(app)) {
       app.exit(*unknown);
+    } else if (lacks_its_subcommand(app)) {
+      std::cerr << app.help();  // the chosen command's help, which lists the subcommands to pick from
     } else {
       app.exit(error);
     }

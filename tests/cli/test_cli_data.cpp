@@ -119,6 +119,9 @@ TEST(CliData, UserErrorsExitOneWithAMessageNamingTheCause) {
   expect_user_error("data-stats --data " + shell_quote((dir / "nope").string()), "nope");
   expect_user_error("data-stats --data " + shell_quote(dir.path().string()), "no class folder");
   EXPECT_EQ(run_trashcl("no-such-command").exit_code, 1);
+  // A command that needs a subcommand, given none, shows its help with the subcommands to pick from.
+  expect_user_error("", "Subcommands:\n  synth");
+  expect_user_error("index", "Subcommands:\n  build");
   expect_user_error("split --data x", "--out is required");
   // A missing positional argument is named as the usage line and docs/cli.md write it.
   expect_user_error("predict --model m.ckpt", "PATH is required");
