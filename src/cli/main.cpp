@@ -32,25 +32,29 @@ void use_passive_openmp_waits(int argc, char** argv) {
   execv("/proc/self/exe", argv);  // returns only on failure: carry on with the runtime's default policy
 }
 
+// The top-level command and the subcommands chosen under it, outermost first: {trashcl, index, build}.
+std::vector<const CLI::App*> chosen_commands(const CLI::App& app) {
+  std::vector<const CLI::App*> chain{&app};
+  while (!chain.back()->get_subcommands().empty()) chain.push_back(chain.back()->get_subcommands().front());
+  return chain;
+}
+
 // CLI11 checks for missing required flags before it looks at unknown ones, so a misspelt required flag
 // (`predict --modle M x.jpg`) would be answered "--model is required". Whatever the first complaint, arguments
 // the command does not know come first, each with the flag or command it most likely meant.
 std::optional<CLI::ExtrasError> unknown_arguments_error(const CLI::App& app) {
   const std::vector<std::string> unknown = app.remaining(true);
   if (unknown.empty()) return std::nullopt;
-  std::vector<std::string> flags;     // the long flags of the chosen command and the commands above it
-  std::vector<std::string> commands;  // the subcommands one could have chosen next
-  for (const CLI::App* command = &app; command != nullptr;) {
+  const auto chain = chosen_commands(app);
+  std::vector<std::string> flags;  // the long flags of the chosen command and the commands above it
+  for (const CLI::App* command : chain) {
     for (const CLI::Option* option : command->get_options()) {
       for (const auto& name : option->get_lnames()) flags.push_back("--" + name);
     }
-    const auto chosen = command->get_subcommands();
-    if (chosen.empty()) {
-      for (const CLI::App* next : command->get_subcommands([](const CLI::App*) { return true; })) {
-        commands.push_back(next->get_name());
-      }
-    }
-    command = chosen.empty() ? nullptr : chosen.front();
+  }
+  std::vector<std::string> commands;  // the subcommands one could have chosen next
+  for (const CLI::App* next : chain.back()->get_subcommands([](const CLI::App*) { return true; })) {
+    commands.push_back(next->get_name());
   }
   std::string message = unknown.size() > 1 ? "unknown arguments:" : "unknown argument:";
   for (const auto& argument : unknown) {
@@ -61,13 +65,6 @@ std::optional<CLI::ExtrasError> unknown_arguments_error(const CLI::App& app) {
     if (meant) message += " (did you mean " + *meant + "?)";
   }
   return CLI::ExtrasError(message, CLI::ExitCodes::ExtrasError);
-}
-
-// `trashcl` or `trashcl index` alone: the command needs a subcommand and none was given.
-bool lacks_its_subcommand(const CLI::App& app) {
-  const CLI::App* command = &app;
-  while (!command->get_subcommands().empty()) command = command->get_subcommands().front();
-  return command->get_require_subcommand_min() > 0;
 }
 
 }  // namespace
@@ -99,8 +96,9 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& error) {
     if (const auto unknown = unknown_arguments_error(app)) {
       app.exit(*unknown);
-    } else if (lacks_its_subcommand(app)) {
-      std::cerr << app.help();  // the chosen command's help, which lists the subcommands to pick from
+    } else if (chosen_commands(app).back()->get_require_subcommand_min() > 0) {
+      // `trashcl` or `trashcl index` alone: the chosen command's help, which lists the subcommands to pick from
+      std::cerr << app.help();
     } else {
       app.exit(error);
     }
