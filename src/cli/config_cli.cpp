@@ -71,9 +71,11 @@ void validate_config(const Config& config) {
   require(config.randaugment_ops >= 0 && config.randaugment_ops <= 8, "--randaugment-ops: must be 0-8");
   require(config.randaugment_magnitude >= 0 && config.randaugment_magnitude <= 30, "--randaugment-magnitude: must be 0-30");
   for (auto [name, p] : {std::pair{"--positive-jitter-p", config.positive_jitter_p}, {"--grayscale-p", config.grayscale_p},
-                         {"--blur-p", config.blur_p}}) {
+                         {"--blur-p", config.blur_p}, {"--cutmix-p", config.cutmix_p}}) {
     require(p >= 0 && p <= 1, fmt::format("{} {}: a probability must be in [0, 1]", name, p));
   }
+  require(config.cutmix_p == 0 || !config.symmetric,
+          "--cutmix-p with --symmetric: the mirrored term would take the mixed anchor view as a key; use one or the other");
   require(config.epochs >= 1, fmt::format("--epochs {}: must be at least 1", config.epochs));
   require(config.batch_size >= 2, fmt::format("--batch-size {}: must be at least 2 (batch norm needs two images)", config.batch_size));
   require(config.lr > 0, "--lr: must be positive");

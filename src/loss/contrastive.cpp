@@ -1,5 +1,6 @@
 #include "loss/contrastive.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -17,6 +18,10 @@ struct SampleLogits {
   torch::Tensor same;    // [B,M] bool: valid and sharing the anchor's label
 };
 
+const torch::Tensor& anchor_labels(const ContrastSet& set) {
+  return set.anchor_labels.defined() ? set.anchor_labels : set.labels;  // [B]
+}
+
 void check_set(const ContrastSet& set) {
   const auto& e = set.queries;
   if (!e.defined() || !set.keys.defined() || !set.labels.defined() || e.dim() != 2 ||
@@ -29,7 +34,12 @@ void check_set(const ContrastSet& set) {
                     set.queue_labels.numel() != set.queue.size(0))) {
     throw UserError("contrastive loss: queue must be [Q,d] with queue_labels [Q] and d = embed_dim");
   }
-  if (set.labels.min().item<int64_t>() < 0) throw UserError("contrastive loss: labels must be >= 0");
+  if (set.anchor_labels.defined() && !set.anchor_labels.sizes().equals(set.labels.sizes())) {
+    throw UserError("contrastive loss: anchor_labels must be [B] like labels");
+  }
+  if (set.labels.min().item<int64_t>() < 0 || anchor_labels(set).min().item<int64_t>() < 0) {
+    throw UserError("contrastive loss: labels must be >= 0");
+  }
 }
 
 SampleLogits sample_logits(const ContrastSet& set, double tau) {
@@ -48,7 +58,7 @@ SampleLogits sample_logits(const ContrastSet& set, double tau) {
   auto self = torch::eye(batch, contrast.size(0), torch::dtype(torch::kBool).device(anchors.device()));  // [B,M]
   auto valid = (contrast_labels >= 0).unsqueeze(0) & self.logical_not();            // [B,M]
   SampleLogits out;
-  out.same = valid & (contrast_labels.unsqueeze(0) == set.labels.unsqueeze(1));     // [B,M]
+  out.same = valid & (contrast_labels.unsqueeze(0) == anchor_labels(set).unsqueeze(1));  // [B,M]
   out.logits = (torch::matmul(anchors, contrast.t()) / tau)                          // [B,M]
                    .masked_fill(valid.logical_not(), -std::numeric_limits<double>::infinity());
   return out;
@@ -101,12 +111,13 @@ torch::Tensor paco_loss(const ContrastSet& set, const torch::Tensor& logits, con
       throw UserError("paco_loss: expected class logits z [B,N] and log_prior [N]");
     }
     const int64_t classes = logits.size(1);
-    if (set.labels.max().item<int64_t>() >= classes) {
+    const torch::Tensor& own_labels = anchor_labels(set);                           // [B]
+    if (std::max(set.labels.max().item<int64_t>(), own_labels.max().item<int64_t>()) >= classes) {
       throw UserError("paco_loss: a label is >= num_classes = " + std::to_string(classes));
     }
     auto centres = logits.to(dtype) + log_prior.to(dtype).unsqueeze(0);             // [B,N]
     const double eps = options.label_smoothing;
-    auto own = (torch::one_hot(set.labels, classes).to(dtype) * (1.0 - eps) + eps / classes) * options.beta;  // [B,N]
+    auto own = (torch::one_hot(own_labels, classes).to(dtype) * (1.0 - eps) + eps / classes) * options.beta;  // [B,N]
     denominator.insert(denominator.begin(), centres);
     numerator.insert(numerator.begin(), centres);
     weights.insert(weights.begin(), own);

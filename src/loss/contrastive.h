@@ -15,6 +15,9 @@ struct ContrastSet {
   torch::Tensor labels;        // y [B] int64 in [0,N)
   torch::Tensor queue;         // [Q,d] the queue and any further labelled samples; undefined or Q = 0 for none
   torch::Tensor queue_labels;  // [Q] int64, -1 = empty slot
+  // [B] int64: the labels the anchors are scored by when they are not `labels` (a CutMix anchor scored by its
+  // partner photo's label); undefined: `labels`. The samples keep `labels`.
+  torch::Tensor anchor_labels{};
 };
 
 struct PacoOptions {
@@ -36,7 +39,8 @@ struct PacoOptions {
 //            valid same-label sample (w = alpha, or alpha_total / count with fixed_total); with label
 //            smoothing eps the centres share beta as cross-entropy's smoothed target does: beta (1 - eps + eps/N)
 //            on y_i, beta eps/N on every other centre
-// Mean over anchors with a positive weight. Computed in float32 (float64 stays float64).
+// Mean over anchors with a positive weight. Computed in float32 (float64 stays float64). With set.anchor_labels,
+// y_i above is the anchor's label from there; the samples keep theirs.
 // logits z [B,N] and log_prior [N] are ignored (may be undefined) when options.centres is false.
 torch::Tensor paco_loss(const ContrastSet& set, const torch::Tensor& logits, const torch::Tensor& log_prior,
                         const PacoOptions& options);

@@ -79,7 +79,7 @@ std::vector<torch::Tensor> ContrastiveClassifierImpl::head_parameters() {
 }
 
 void ContrastiveClassifierImpl::check_batch(const torch::Tensor& anchor, const torch::Tensor& positive,
-                                            const torch::Tensor& labels) const {
+                                            const torch::Tensor& labels, const AnchorMix& mix) const {
   if (!anchor.defined() || anchor.dim() != 4 || !labels.defined() || labels.dim() != 1 ||
       labels.size(0) != anchor.size(0)) {
     throw UserError("training_loss: expected anchor images [B,3,S,S] and labels [B]");
@@ -97,11 +97,20 @@ void ContrastiveClassifierImpl::check_batch(const torch::Tensor& anchor, const t
   if (low < 0 || high >= options_.num_classes) {
     throw UserError("training_loss: labels must be in [0, num_classes = " + std::to_string(options_.num_classes) + ")");
   }
+  if (mix.partner_labels.defined()) {
+    if (!mix.partner_labels.sizes().equals(labels.sizes()) || !(mix.own_share >= 0.0 && mix.own_share <= 1.0)) {
+      throw UserError("training_loss: a CutMix needs partner labels [B] and an own share in [0, 1]");
+    }
+    if (options_.symmetric) {
+      throw UserError("training_loss: a CutMix anchor view cannot be used with symmetric = true (its mirrored term "
+                      "takes the anchor view as a key); use one or the other");
+    }
+  }
 }
 
 LossTerms ContrastiveClassifierImpl::training_loss(const torch::Tensor& anchor, const torch::Tensor& positive,
-                                                   const torch::Tensor& labels) {
-  check_batch(anchor, positive, labels);
+                                                   const torch::Tensor& labels, const AnchorMix& mix) {
+  check_batch(anchor, positive, labels, mix);
   auto y = labels.to(torch::kInt64);                                     // [B]
   auto query = encoder_->forward(anchor);                                // features [B,F], embedding [B,d]
   auto logits = head(query.features, query.tokens);                      // [B,N]
@@ -110,6 +119,10 @@ LossTerms ContrastiveClassifierImpl::training_loss(const torch::Tensor& anchor, 
   if (encoder_->has_fusion()) terms.quantization = options_.lambda_q * quantization_loss(query.features);  // []
   if (options_.loss == "ce") {
     terms.classification = cross_entropy(logits, y, options_.label_smoothing);  // []
+    if (mix.mixed()) {
+      terms.classification = mix.own_share * terms.classification +
+                             (1.0 - mix.own_share) * cross_entropy(logits, mix.partner_labels, options_.label_smoothing);
+    }
     terms.total = terms.classification + terms.quantization;                    // []
     return terms;
   }
@@ -132,13 +145,13 @@ LossTerms ContrastiveClassifierImpl::training_loss(const torch::Tensor& anchor, 
     torch::NoGradGuard no_grad;
     set.keys = encoder_->forward(positive).embedding;                    // [B,d], no gradient
   }
-  std::tie(terms.classification, terms.contrastive) = contrastive_terms(set, logits, y);
+  std::tie(terms.classification, terms.contrastive) = contrastive_terms(set, logits, mix);
   if (options_.symmetric) {
     // The mirror image: the positive view as the query, the anchor view's momentum key as its positive, the
     // same queue. Each term is the mean of the two directions.
     auto mirrored = encoder_->forward(positive);                         // features [B,F], embedding [B,d]
     ContrastSet mirrored_set{mirrored.embedding, momentum_->keys(anchor), y, set.queue, set.queue_labels};
-    auto [classification, contrastive] = contrastive_terms(mirrored_set, head(mirrored.features, mirrored.tokens), y);
+    auto [classification, contrastive] = contrastive_terms(mirrored_set, head(mirrored.features, mirrored.tokens));
     terms.classification = 0.5 * (terms.classification + classification);  // []
     terms.contrastive = 0.5 * (terms.contrastive + contrastive);            // []
     if (encoder_->has_fusion()) {
@@ -152,13 +165,23 @@ LossTerms ContrastiveClassifierImpl::training_loss(const torch::Tensor& anchor, 
 
 std::pair<torch::Tensor, torch::Tensor> ContrastiveClassifierImpl::contrastive_terms(const ContrastSet& set,
                                                                                      const torch::Tensor& logits,
-                                                                                     const torch::Tensor& labels) const {
-  if (options_.loss == "paco") {
-    auto paco = paco_loss(set, logits, log_prior_, paco_options(options_, contrastive_weight_scale_));  // []
-    return {paco, torch::zeros_like(paco)};
-  }
-  return {cross_entropy(logits, labels, options_.label_smoothing),                 // []
-          contrastive_weight_scale_ * supcon_loss(set, options_.tau)};             // []
+                                                                                     const AnchorMix& mix) const {
+  auto terms_by = [&](const ContrastSet& scored) -> std::pair<torch::Tensor, torch::Tensor> {
+    if (options_.loss == "paco") {
+      auto paco = paco_loss(scored, logits, log_prior_, paco_options(options_, contrastive_weight_scale_));  // []
+      return {paco, torch::zeros_like(paco)};
+    }
+    const torch::Tensor& labels = scored.anchor_labels.defined() ? scored.anchor_labels : scored.labels;  // [B]
+    return {cross_entropy(logits, labels, options_.label_smoothing),       // []
+            contrastive_weight_scale_ * supcon_loss(scored, options_.tau)};  // []
+  };
+  auto own = terms_by(set);
+  if (!mix.mixed()) return own;
+  ContrastSet by_partner = set;
+  by_partner.anchor_labels = mix.partner_labels;  // [B]
+  auto partner = terms_by(by_partner);
+  const double share = mix.own_share;
+  return {share * own.first + (1.0 - share) * partner.first, share * own.second + (1.0 - share) * partner.second};
 }
 
 }  // namespace trashcl

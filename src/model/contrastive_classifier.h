@@ -21,6 +21,14 @@ struct LossTerms {
   torch::Tensor quantization;    // lambda_q * mean log cosh(|u| - 1); 0 with features = pool
 };
 
+// A CutMix of the anchor view (train/cutmix.h), for the losses: each anchor image is own_share of its own photo
+// (the batch's labels) and the rest its partner photo's (partner_labels). Undefined partner_labels: no mix.
+struct AnchorMix {
+  torch::Tensor partner_labels;  // int64 [B]
+  double own_share = 1.0;        // in [0, 1]
+  bool mixed() const { return partner_labels.defined() && own_share < 1.0; }
+};
+
 // Inference is query encoder + head: z = head(encoder(images)), argmax z, where the head is the group decoder
 // on the memory tokens, a Linear on the features, or their sum (linear+decoder). Training adds, by option:
 //   loss = ce:        cross-entropy on z of the anchor view (the positive view is not used)
@@ -33,6 +41,9 @@ struct LossTerms {
 //                     the query and the anchor view's key its positive; only the positive views' keys are queued
 //   query_positives:  (momentum on) the positive views' query-encoder embeddings p, with gradient, join the
 //                     contrast set: [e; k; p; queue]; only k is queued
+//   a CutMix anchor:  each loss term is own_share x the term with the anchors' labels + (1 - own_share) x the
+//                     term with their partners' labels (cross-entropy, and PaCo's centre and sample positives
+//                     alike); the anchors as contrast samples, the keys and the queue keep their own labels
 class ContrastiveClassifierImpl : public torch::nn::Module {
  public:
   explicit ContrastiveClassifierImpl(const ModelOptions& options);
@@ -45,8 +56,10 @@ class ContrastiveClassifierImpl : public torch::nn::Module {
 
   // One training step's model side: anchor/positive views [B,3,S,S], labels [B] int64. With the momentum
   // encoder it first updates the key encoder (EMA) and afterwards enqueues this step's keys, so call it
-  // once per optimizer step, in train mode. positive may be undefined when loss = ce.
-  LossTerms training_loss(const torch::Tensor& anchor, const torch::Tensor& positive, const torch::Tensor& labels);
+  // once per optimizer step, in train mode. positive may be undefined when loss = ce. `mix` describes a CutMix
+  // anchor view (not with symmetric, whose mirrored term would take the mixed anchor as a key).
+  LossTerms training_loss(const torch::Tensor& anchor, const torch::Tensor& positive, const torch::Tensor& labels,
+                          const AnchorMix& mix = {});
 
   // Sets the hash sharpness to hash_beta(step) at the options' hash_beta_rate in both encoders, the
   // contrastive part's weight to contrastive_weight(step of total_steps) and the key encoder's m to
@@ -70,11 +83,13 @@ class ContrastiveClassifierImpl : public torch::nn::Module {
   torch::Tensor head(const torch::Tensor& features, const torch::Tensor& tokens);
 
  private:
-  void check_batch(const torch::Tensor& anchor, const torch::Tensor& positive, const torch::Tensor& labels) const;
+  void check_batch(const torch::Tensor& anchor, const torch::Tensor& positive, const torch::Tensor& labels,
+                   const AnchorMix& mix) const;
   // The classification and contrastive terms [] of a contrast set and its anchors' logits z [B,N]: PaCo and
-  // 0 (loss = paco), or cross-entropy on z and the weighted SupCon term (loss = supcon).
+  // 0 (loss = paco), or cross-entropy on z and the weighted SupCon term (loss = supcon); with a mix, each the
+  // share-weighted mean of the terms by the anchors' and by their partners' labels.
   std::pair<torch::Tensor, torch::Tensor> contrastive_terms(const ContrastSet& set, const torch::Tensor& logits,
-                                                            const torch::Tensor& labels) const;
+                                                            const AnchorMix& mix = {}) const;
 
   ModelOptions options_;
   Encoder encoder_{nullptr};

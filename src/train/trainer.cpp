@@ -17,6 +17,7 @@
 #include "model/memory_format.h"
 #include "train/bins.h"
 #include "train/checkpoint.h"
+#include "train/cutmix.h"
 #include "train/evaluate.h"
 #include "train/optimizer.h"
 #include "train/options.h"
@@ -332,6 +333,12 @@ TrainingRun::EpochSteps TrainingRun::train_steps(int64_t epoch, Clock::time_poin
   while (auto batch = loader_->next()) {
     const auto augment_start = Clock::now();
     TwoViewBatch views = make_two_views(*batch, augment_, device_, two_views);
+    AnchorMix mix;
+    if (cutmix_this_step(config_.cutmix_p)) {
+      CutMixBatch mixed = cutmix(views.anchor, views.labels);
+      views.anchor = std::move(mixed.images);
+      mix = std::move(mixed.mix);
+    }
     if (config_.channels_last) views = in_channels_last(std::move(views));
     done.augment_seconds += seconds_since(augment_start);
 
@@ -341,7 +348,7 @@ TrainingRun::EpochSteps TrainingRun::train_steps(int64_t epoch, Clock::time_poin
     LossTerms terms;
     {
       AutocastGuard autocast(config_.precision == "bf16", device_.is_cuda());
-      terms = model_->training_loss(views.anchor, views.positive, views.labels);
+      terms = model_->training_loss(views.anchor, views.positive, views.labels, mix);
     }
     optimizer_->zero_grad();
     terms.total.backward();

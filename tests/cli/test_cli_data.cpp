@@ -128,6 +128,8 @@ TEST(CliData, UserErrorsExitOneWithAMessageNamingTheCause) {
   expect_user_error("predict --model m.ckpt --int8-calibration-images 0 x.jpg",
                     "--int8-calibration-images: must be greater than 0, not 0");
   expect_user_error("search --model m.ckpt --index i --k many x.jpg", "--k: 'many' is not a number");
+  expect_user_error("train --data d --out r --cutmix-p 1.5", "--cutmix-p 1.5: a probability must be in [0, 1]");
+  expect_user_error("train --data d --out r --cutmix-p 0.5 --symmetric", "--cutmix-p with --symmetric");
 
   ASSERT_EQ(run_trashcl("synth --out " + shell_quote((dir / "d").string()) + " --per-class 3 --size 32").exit_code, 0);
   testing::write_bytes(dir / "bad.toml", "image_size = \"big\"\n");

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "loss/contrastive.h"
 #include "loss/cross_entropy.h"
 #include "model/contrastive_classifier.h"
 #include "model/memory_format.h"
@@ -567,6 +568,44 @@ TEST(Model, LabelSmoothingSmoothsPacosCentreTargets) {
   const auto rebalanced = model->head(query.features, query.tokens) + model->log_prior();  // [B,N]
   EXPECT_NEAR(actual, cross_entropy(rebalanced, labels, 0.1).item<double>(), 1e-5);
   EXPECT_GT(std::abs(actual - cross_entropy(rebalanced, labels, 0.0).item<double>()), 1e-4);  // smoothing matters
+}
+
+// A CutMix anchor view (AnchorMix): the loss is own_share x the loss by the anchors' labels + (1 - own_share) x the
+// loss by their partners' labels, the keys keeping their own labels; cross-entropy and PaCo alike.
+TEST(Model, ACutMixAnchorsLossIsTheShareWeightedMeanOfItsTwoLabels) {
+  const auto [anchor, positive, labels, queued, queued_labels] = loss_test_batch();
+  const auto partners = torch::tensor({2, 2, 0, 1}, torch::kInt64);
+  const AnchorMix mix{partners, 0.7};
+  for (const std::string loss : {"ce", "paco"}) {
+    auto options = tiny_model_options(3);
+    options.loss = loss;
+    options.momentum = false;       // the keys are the query encoder's: computable here
+    options.decoder_dropout = 0.0;  // the same forward twice gives the same output
+    options.class_prior = {0.5, 0.3, 0.2};
+    ContrastiveClassifier model = seeded_training_model(options);
+    const auto positive_view = loss == "ce" ? torch::Tensor() : positive;
+    const double mixed = model->training_loss(anchor, positive_view, labels, mix).classification.item<double>();
+    EXPECT_NEAR(model->training_loss(anchor, positive_view, labels, AnchorMix{partners, 1.0}).classification.item<double>(),
+                model->training_loss(anchor, positive_view, labels).classification.item<double>(), 1e-6)
+        << loss << ": an own share of 1 is no mix";
+
+    torch::NoGradGuard no_grad;
+    const auto query = model->encoder()->forward(anchor);
+    const auto logits = model->head(query.features, query.tokens);  // [B,N]
+    auto loss_by = [&](const torch::Tensor& anchor_labels) {
+      if (loss == "ce") return cross_entropy(logits, anchor_labels).item<double>();
+      const ContrastSet set{query.embedding, model->encoder()->forward(positive).embedding, labels, {}, {}, anchor_labels};
+      return paco_loss(set, logits, model->log_prior(), paco_options(options)).item<double>();
+    };
+    EXPECT_NEAR(mixed, 0.7 * loss_by(labels) + 0.3 * loss_by(partners), 1e-5) << loss;
+    EXPECT_GT(std::abs(loss_by(labels) - loss_by(partners)), 1e-3) << loss << ": the two labels score differently";
+    EXPECT_THROW(model->training_loss(anchor, positive_view, labels, AnchorMix{partners.slice(0, 0, 2), 0.5}), UserError);
+  }
+  auto symmetric_options = tiny_model_options(3);
+  symmetric_options.symmetric = true;
+  ContrastiveClassifier symmetric = seeded_training_model(symmetric_options);
+  EXPECT_THROW(symmetric->training_loss(anchor, positive, labels, mix), UserError)
+      << "the mirrored term would take the mixed anchor as a key";
 }
 
 // Random images with per-image structure (a colour and a gradient), so pooled features can tell them apart.

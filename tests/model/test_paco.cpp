@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <vector>
 
 #include "common/error.h"
 #include "loss/contrastive.h"
@@ -78,6 +79,58 @@ TEST(Paco, WithoutCentresIsSupConOverTheContrastSet) {
     options.positive_weighting = weighting;
     EXPECT_NEAR(paco_loss(batch.set, {}, {}, options).item<double>(), supcon, 1e-5) << weighting;
   }
+}
+
+// anchor_labels re-score the anchors alone: their centre positive (checked against cross-entropy) and which samples
+// are their positives (checked against a loop over the contrast set), the samples' own labels unchanged.
+TEST(Paco, AnchorLabelsChooseTheAnchorsPositivesAndLeaveTheSamplesLabels) {
+  auto batch = make_batch(3, torch::kFloat64);
+  batch.set.anchor_labels = torch::tensor({2, 0, 1, 3, 3, 1}, torch::kInt64);
+  PacoOptions centres_only;
+  centres_only.alpha_total = 0.0;
+  centres_only.gamma = 0.0;
+  EXPECT_NEAR(paco_loss(batch.set, batch.logits, batch.log_prior, centres_only).item<double>(),
+              cross_entropy(batch.logits + batch.log_prior, batch.set.anchor_labels).item<double>(), 1e-9);
+
+  PacoOptions samples_only;
+  samples_only.centres = false;
+  samples_only.tau = 0.5;
+  samples_only.positive_weighting = "per_sample";
+  samples_only.alpha = 1.0;
+  const auto& set = batch.set;
+  auto contrast = torch::cat({set.queries, set.keys, set.queue});                       // [M,d]
+  auto contrast_labels = torch::cat({set.labels, set.labels, set.queue_labels});        // [M]
+  double total = 0;
+  int64_t anchors = 0;
+  for (int64_t i = 0; i < 6; ++i) {
+    std::vector<double> logits;
+    std::vector<bool> positive;
+    for (int64_t j = 0; j < contrast.size(0); ++j) {
+      if (j == i || contrast_labels[j].item<int64_t>() < 0) continue;
+      logits.push_back(set.queries[i].dot(contrast[j]).item<double>() / 0.5);
+      positive.push_back(contrast_labels[j].item<int64_t>() == set.anchor_labels[i].item<int64_t>());
+    }
+    const double log_denominator = torch::tensor(logits, torch::kFloat64).logsumexp(0).item<double>();
+    double sum = 0;
+    int count = 0;
+    for (size_t j = 0; j < logits.size(); ++j) {
+      if (!positive[j]) continue;
+      sum += logits[j] - log_denominator;
+      ++count;
+    }
+    if (count == 0) continue;  // an anchor without a positive is left out of the mean
+    total += -sum / count;
+    ++anchors;
+  }
+  EXPECT_NEAR(paco_loss(set, {}, {}, samples_only).item<double>(), total / static_cast<double>(anchors), 1e-9);
+
+  batch.set.anchor_labels = batch.set.labels;  // the same labels: the same loss as without them
+  const PacoOptions defaults;
+  const auto same = paco_loss(batch.set, batch.logits, batch.log_prior, defaults).item<double>();
+  batch.set.anchor_labels = torch::Tensor();
+  EXPECT_NEAR(same, paco_loss(batch.set, batch.logits, batch.log_prior, defaults).item<double>(), 1e-12);
+  batch.set.anchor_labels = torch::tensor({0, 1}, torch::kInt64);
+  EXPECT_THROW(paco_loss(batch.set, batch.logits, batch.log_prior, defaults), UserError);
 }
 
 TEST(Paco, EmptyQueueSlotsChangeNothingWhateverTheyHold) {

@@ -87,11 +87,14 @@ TEST(TrainEndToEnd, FullMethodLearnsAnEasySyntheticTask) {
 }
 
 // 2 epochs of 2 steps trained straight, and as `first_steps` steps then --resume, end with equal trained weights
-// and equal weight averages (model_ema > 0; with 0 both loads are the trained weights).
-void expect_resume_gives_the_straight_run(double model_ema, int64_t first_steps = 2) {
+// and equal weight averages (model_ema > 0; with 0 both loads are the trained weights). Returns the straight run.
+std::vector<std::pair<std::string, torch::Tensor>> expect_resume_gives_the_straight_run(double model_ema,
+                                                                                        int64_t first_steps = 2,
+                                                                                        double cutmix_p = 0) {
   TempDir dir;
   Config config = two_step_epochs(dir, 2);
   config.model_ema = model_ema;
+  config.cutmix_p = cutmix_p;
   train(config, dir / "straight", false);
 
   Config first_half = config;
@@ -103,6 +106,7 @@ void expect_resume_gives_the_straight_run(double model_ema, int64_t first_steps 
   for (auto weights : {StoredWeights::kTrained, StoredWeights::kPredict}) {
     expect_equal_states(model_state(dir / "straight/last.ckpt", weights), model_state(dir / "resumed/last.ckpt", weights));
   }
+  return model_state(dir / "straight/last.ckpt");
 }
 
 TEST(TrainEndToEnd, ResumeGivesTheSameModelAsAStraightRun) { expect_resume_gives_the_straight_run(0); }
@@ -114,6 +118,16 @@ TEST(TrainEndToEnd, ResumeFromTheMiddleOfAnEpochGivesTheSameModelAsAStraightRun)
 
 TEST(TrainEndToEnd, ResumeWithAWeightAverageGivesTheSameAverageAsAStraightRun) {
   expect_resume_gives_the_straight_run(0.9);
+}
+
+// CutMix draws from the generator the checkpoint saves, so a mixed run resumes exactly too; and it does mix.
+TEST(TrainEndToEnd, ResumeWithCutMixGivesTheSameModelAsAStraightRunAndTheMixChangesIt) {
+  const auto mixed = expect_resume_gives_the_straight_run(0, 3, 0.5);
+  const auto unmixed = expect_resume_gives_the_straight_run(0, 3, 0);
+  ASSERT_EQ(mixed.size(), unmixed.size());
+  bool any_different = false;
+  for (size_t i = 0; i < mixed.size(); ++i) any_different = any_different || !torch::equal(mixed[i].second, unmixed[i].second);
+  EXPECT_TRUE(any_different) << "cutmix_p = 0.5 trained the same weights as no CutMix";
 }
 
 // The rows of metrics.csv as (epoch, step) pairs.
