@@ -11,6 +11,7 @@
 #include "data/dataset.h"
 #include "data/encode.h"
 #include "data/image_cache.h"
+#include "train/cutmix.h"
 #include "train/options.h"
 
 namespace trashcl {
@@ -58,22 +59,29 @@ void run_augment_preview(Config config, const std::string& out, int count) {
   const int rows = static_cast<int>(pointers.size()), columns = 1 + 2 * kViewsPerKind, side = config.image_size;
   Image canvas((side + kGap) * columns + kGap, (side + kGap) * rows + kGap);
   std::fill(canvas.pixels.begin(), canvas.pixels.end(), uint8_t{255});
-  auto draw_column = [&](ViewKind kind, int column, uint64_t salt) {
+  torch::manual_seed(config.seed);  // the CutMix draws
+  auto draw_column = [&](ViewKind kind, int column, uint64_t salt, bool cutmixed = false) {
     std::vector<uint64_t> seeds;
     for (int row = 0; row < rows; ++row) seeds.push_back(mix_seed(config.seed, salt, static_cast<uint64_t>(row)));
-    const torch::Tensor views = make_view(batch, kind, seeds, augment, device);  // [rows,3,S,S]
+    torch::Tensor views = make_view(batch, kind, seeds, augment, device);  // [rows,3,S,S]
+    if (cutmixed) views = cutmix(views, torch::arange(rows, torch::TensorOptions(torch::kInt64).device(device))).images;
     for (int row = 0; row < rows; ++row) {
       paste(canvas, view_to_image(views[row], augment), kGap + column * (side + kGap), kGap + row * (side + kGap));
     }
   };
+  // With cutmix_p > 0 the last anchor column shows its views CutMixed among the preview's rows, as that share of
+  // the training batches are.
+  const bool show_cutmix = config.cutmix_p > 0;
   draw_column(ViewKind::eval, 0, 0);
   for (int k = 0; k < kViewsPerKind; ++k) {
-    draw_column(ViewKind::anchor, 1 + k, 1 + k);
+    draw_column(ViewKind::anchor, 1 + k, 1 + k, show_cutmix && k + 1 == kViewsPerKind);
     draw_column(ViewKind::positive, 1 + kViewsPerKind + k, 1 + k);
   }
   write_png(out, canvas);
-  std::cout << fmt::format("wrote {}: {} images; columns: eval crop | {} anchor views | {} positive views\n", out,
-                           rows, kViewsPerKind, kViewsPerKind);
+  const std::string cutmix_note =
+      show_cutmix ? fmt::format(" (the last CutMixed, as {:g} of the training batches are)", config.cutmix_p) : "";
+  std::cout << fmt::format("wrote {}: {} images; columns: eval crop | {} anchor views{} | {} positive views\n", out,
+                           rows, kViewsPerKind, cutmix_note, kViewsPerKind);
 }
 
 }  // namespace

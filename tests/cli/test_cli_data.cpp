@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <fstream>
 
 #include "data/decode.h"
@@ -41,6 +42,23 @@ TEST(CliData, SynthSplitStatsAndPreviewWorkTogether) {
   const Image grid = decode_image_file(preview);
   EXPECT_EQ(grid.height, 3 * (48 + 4) + 4);
   EXPECT_EQ(grid.width, 5 * (48 + 4) + 4);
+  // With --cutmix-p the last anchor column (the third) shows CutMixed views; the other columns stay as they were.
+  const auto mixed_preview = dir / "mixed.png";
+  auto mixed = run_trashcl("augment-preview --data " + data + " --out " + shell_quote(mixed_preview.string()) +
+                           " --n 3 --image-size 48 --cutmix-p 0.5");
+  ASSERT_EQ(mixed.exit_code, 0) << mixed.err;
+  EXPECT_NE(mixed.out.find("2 anchor views (the last CutMixed, as 0.5 of the training batches are)"), std::string::npos)
+      << mixed.out;
+  const Image mixed_grid = decode_image_file(mixed_preview);
+  auto column_differs = [&](int column) {
+    for (int y = 0; y < grid.height; ++y) {
+      const uint8_t* plain_row = grid.row(y) + column * (48 + 4) * 3;
+      if (!std::equal(plain_row, plain_row + (48 + 4) * 3, mixed_grid.row(y) + column * (48 + 4) * 3)) return true;
+    }
+    return false;
+  };
+  EXPECT_FALSE(column_differs(0) || column_differs(1) || column_differs(3) || column_differs(4));
+  EXPECT_TRUE(column_differs(2)) << "the second anchor column is CutMixed";
   // Fewer rows than classes: the preview shows the images it picked.
   auto one = run_trashcl("augment-preview --data " + data + " --out " + shell_quote(preview.string()) +
                          " --n 1 --image-size 48");
