@@ -147,6 +147,10 @@ TEST(CliData, UserErrorsExitOneWithAMessageNamingTheCause) {
                     "--int8-calibration-images: must be greater than 0, not 0");
   expect_user_error("search --model m.ckpt --index i --k many x.jpg", "--k: 'many' is not a number");
   expect_user_error("train --data d --out r --cutmix-p 1.5", "--cutmix-p 1.5: a probability must be in [0, 1]");
+  // A config flag's value of the wrong type is named with the type it wants.
+  expect_user_error("train --data d --out r --cutmix-p half", "--cutmix-p: 'half' is not a number");
+  expect_user_error("train --data d --out r --epochs 2.5", "--epochs: '2.5' is not a whole number");
+  expect_user_error("train --data d --out r --seed -1", "--seed: '-1' is not a whole number >= 0");
   expect_user_error("train --data d --out r --cutmix-p 0.5 --symmetric", "--cutmix-p with --symmetric");
 
   ASSERT_EQ(run_trashcl("synth --out " + shell_quote((dir / "d").string()) + " --per-class 3 --size 32").exit_code, 0);
