@@ -382,15 +382,13 @@ void add_bench_command(CLI::App& app) {
   command->add_option("STAGE", options->stage, "decode, augment, loader, train or predict")
       ->required()
       ->check(CLI::IsMember({"decode", "augment", "loader", "train", "predict"}));
-  command->add_option("--steps", options->steps, "measured steps (batches; predict: single-image predictions)")
-      ->capture_default_str();
-  command->add_option("--warmup", options->warmup, "unmeasured steps first")->capture_default_str();
+  add_number_option(*command, "--steps", options->steps, "measured steps (batches; predict: single-image predictions)");
+  add_number_option(*command, "--warmup", options->warmup, "unmeasured steps first");
   command->add_flag("--synthetic", options->synthetic,
                     "train: random tensors instead of --data; predict: a synthetic 512x384 JPEG");
   command->add_option("--model", options->model, "predict: checkpoint to load (default: a random model from the flags)")
       ->group("predict");
-  command->add_option("--batch-steps", options->batch_steps, "predict: timed calls of --batch-size images (0: none)")
-      ->capture_default_str()
+  add_number_option(*command, "--batch-steps", options->batch_steps, "predict: timed calls of --batch-size images (0: none)")
       ->group("predict");
   command->add_flag("--fold-batch-norm", options->fold_batch_norm, "predict: fold BN into the convs (=false: off)")
       ->capture_default_str()

@@ -161,7 +161,7 @@ void add_build_command(CLI::App& index) {
   command->add_option("--out", options->out, "index file to write (atomically)")->required();
   command->add_option("--batch-size", options->batch_size, "images per forward pass")->capture_default_str()->check(positive_number);
   command->add_option("--device", options->device, "cpu or cuda")->capture_default_str();
-  command->add_option("--threads", options->threads, "intra-op threads (0: one per core)")->capture_default_str();
+  add_number_option(*command, "--threads", options->threads, "intra-op threads (0: one per core)");
   command->add_flag("--json", options->json, "one JSON document on stdout (keys index, items, bits, skipped, bad_files)");
   command->callback([options, subset] { run_build(*options, subset->count() > 0); });
 }
@@ -177,7 +177,7 @@ void add_eval_retrieval_command(CLI::App& index) {
   command->add_option("--precision-at", options->ks, "cut-offs k of precision@k")->delimiter(',')->capture_default_str()->check(positive_number);
   command->add_option("--batch-size", options->batch_size, "images per forward pass")->capture_default_str()->check(positive_number);
   command->add_option("--device", options->device, "cpu or cuda")->capture_default_str();
-  command->add_option("--threads", options->threads, "intra-op threads (0: one per core)")->capture_default_str();
+  add_number_option(*command, "--threads", options->threads, "intra-op threads (0: one per core)");
   command->add_flag("--json", options->json, "one JSON document on stdout (keys map, precision_at, prefix, ...)");
   command->callback([options] { run_eval(*options); });
 }

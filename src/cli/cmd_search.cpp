@@ -97,7 +97,7 @@ void add_search_command(CLI::App& app) {
   command->add_option("--k", options->k, "neighbours per query")->capture_default_str()->check(positive_number);
   command->add_option("--batch-size", options->batch_size, "images per forward pass")->capture_default_str()->check(positive_number);
   command->add_option("--device", options->device, "cpu or cuda")->capture_default_str();
-  command->add_option("--threads", options->threads, "intra-op threads (0: one per core)")->capture_default_str();
+  add_number_option(*command, "--threads", options->threads, "intra-op threads (0: one per core)");
   command->add_flag("--json", options->json, "one JSON document on stdout: {index, bits, k, results: [{path, hash, neighbours | error}]}");
   command->add_option("IMAGE", options->paths, "query image files, or folders: every image under them")->required();
   command->callback([options] { run_search(*options); });

@@ -11,10 +11,10 @@ void add_synth_command(CLI::App& app) {
   auto out = std::make_shared<std::string>();
   CLI::App* command = app.add_subcommand("synth", "write a small synthetic image set (<class>/<image> folders)");
   command->add_option("--out", *out, "folder to write; created if missing")->required();
-  command->add_option("--classes", options->classes, "number of classes (2-6)")->capture_default_str();
-  command->add_option("--per-class", options->per_class, "images per class")->capture_default_str();
-  command->add_option("--size", options->size, "image width in pixels (height is 3/4 of it)")->capture_default_str();
-  command->add_option("--seed", options->seed, "random seed")->capture_default_str();
+  add_number_option(*command, "--classes", options->classes, "number of classes (2-6)");
+  add_number_option(*command, "--per-class", options->per_class, "images per class");
+  add_number_option(*command, "--size", options->size, "image width in pixels (height is 3/4 of it)");
+  add_number_option(*command, "--seed", options->seed, "random seed");
   command->callback([options, out] {
     write_synth_dataset(*out, *options);
     spdlog::info("wrote {} classes x {} images to {}", options->classes, options->per_class, *out);

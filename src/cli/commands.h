@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <type_traits>
 
 #include "infer/int8_calibration.h"
 
@@ -25,6 +26,29 @@ void add_search_command(CLI::App& app);
 // "--k: must be greater than 0, not 0", "--k: 'x' is not a number".
 extern const CLI::Validator positive_number;      // > 0
 extern const CLI::Validator non_negative_number;  // >= 0
+
+// A value that is not a T is answered "--epochs: 'ten' is not a whole number" instead of CLI11's "Could not convert:
+// --epochs = ten", and a minus sign for an unsigned T is refused (CLI11 reads "-1" as 2^64 - 1). No description,
+// so help keeps showing the type (INT, UINT, FLOAT).
+template <typename T>
+CLI::Validator number_of_type() {
+  static_assert(std::is_arithmetic_v<T>);
+  return CLI::Validator(
+      [](std::string& input) -> std::string {
+        T value{};
+        const bool negative_unsigned = std::is_unsigned_v<T> && input.find('-') != std::string::npos;
+        if (!negative_unsigned && CLI::detail::lexical_cast(input, value)) return "";
+        const char* kind = std::is_floating_point_v<T> ? "number" : std::is_signed_v<T> ? "whole number" : "whole number >= 0";
+        return "'" + input + "' is not a " + kind;
+      },
+      "", "NUMBER");
+}
+
+// An option holding a number, its default shown in help and its value checked by number_of_type<T>.
+template <typename T>
+CLI::Option* add_number_option(CLI::App& command, const std::string& name, T& value, const std::string& help) {
+  return command.add_option(name, value, help)->capture_default_str()->check(number_of_type<T>());
+}
 
 // Intra-op threads for tensor math: `requested`, or one per core when 0.
 void set_compute_threads(int requested);

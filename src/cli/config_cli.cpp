@@ -6,6 +6,7 @@
 #include <iostream>
 #include <type_traits>
 
+#include "cli/commands.h"
 #include "common/device.h"
 #include "common/error.h"
 
@@ -16,22 +17,6 @@ std::string flag_name(const std::string& key) {
   std::string flag = "--" + key;
   std::replace(flag.begin(), flag.end(), '_', '-');
   return flag;
-}
-
-// A flag's value that is not a T is answered "--epochs: 'ten' is not a whole number" instead of CLI11's
-// "Could not convert: --epochs = ten". No description, so help keeps showing the type (INT, FLOAT).
-template <typename T>
-CLI::Validator number_of_type() {
-  return CLI::Validator(
-      [](std::string& input) -> std::string {
-        T value{};
-        // CLI11 reads "-1" into an unsigned key as 2^64 - 1: a minus sign is refused here.
-        const bool negative_unsigned = std::is_unsigned_v<T> && input.find('-') != std::string::npos;
-        if (!negative_unsigned && CLI::detail::lexical_cast(input, value)) return "";
-        const char* kind = std::is_floating_point_v<T> ? "number" : std::is_signed_v<T> ? "whole number" : "whole number >= 0";
-        return "'" + input + "' is not a " + kind;
-      },
-      "", "NUMBER");
 }
 
 }  // namespace
@@ -49,9 +34,7 @@ ConfigBinding::ConfigBinding(CLI::App& command, Config& config, const std::vecto
           if constexpr (std::is_same_v<T, bool>) {
             return command.add_flag(flag_name(field.name), *value, field.help);  // --x, or --x=false
           } else if constexpr (std::is_arithmetic_v<T>) {
-            return command.add_option(flag_name(field.name), *value, field.help)
-                ->capture_default_str()
-                ->check(number_of_type<T>());
+            return add_number_option(command, flag_name(field.name), *value, field.help);
           } else {
             return command.add_option(flag_name(field.name), *value, field.help)->capture_default_str();
           }

@@ -151,6 +151,8 @@ TEST(CliData, UserErrorsExitOneWithAMessageNamingTheCause) {
   expect_user_error("train --data d --out r --cutmix-p half", "--cutmix-p: 'half' is not a number");
   expect_user_error("train --data d --out r --epochs 2.5", "--epochs: '2.5' is not a whole number");
   expect_user_error("train --data d --out r --seed -1", "--seed: '-1' is not a whole number >= 0");
+  expect_user_error("synth --out d --per-class x", "--per-class: 'x' is not a whole number");
+  expect_user_error("predict --model m.ckpt --threads two x.jpg", "--threads: 'two' is not a whole number");
   expect_user_error("train --data d --out r --cutmix-p 0.5 --symmetric", "--cutmix-p with --symmetric");
 
   ASSERT_EQ(run_trashcl("synth --out " + shell_quote((dir / "d").string()) + " --per-class 3 --size 32").exit_code, 0);
