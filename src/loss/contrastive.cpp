@@ -1,6 +1,5 @@
 #include "loss/contrastive.h"
 
-#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -37,8 +36,8 @@ void check_set(const ContrastSet& set) {
   if (set.anchor_labels.defined() && !set.anchor_labels.sizes().equals(set.labels.sizes())) {
     throw UserError("contrastive loss: anchor_labels must be [B] like labels");
   }
-  if (set.labels.min().item<int64_t>() < 0 || anchor_labels(set).min().item<int64_t>() < 0) {
-    throw UserError("contrastive loss: labels must be >= 0");
+  for (const torch::Tensor* labels : {&set.labels, &set.anchor_labels}) {
+    if (labels->defined() && labels->min().item<int64_t>() < 0) throw UserError("contrastive loss: labels must be >= 0");
   }
 }
 
@@ -111,13 +110,14 @@ torch::Tensor paco_loss(const ContrastSet& set, const torch::Tensor& logits, con
       throw UserError("paco_loss: expected class logits z [B,N] and log_prior [N]");
     }
     const int64_t classes = logits.size(1);
-    const torch::Tensor& own_labels = anchor_labels(set);                           // [B]
-    if (std::max(set.labels.max().item<int64_t>(), own_labels.max().item<int64_t>()) >= classes) {
-      throw UserError("paco_loss: a label is >= num_classes = " + std::to_string(classes));
+    for (const torch::Tensor* labels : {&set.labels, &set.anchor_labels}) {
+      if (labels->defined() && labels->max().item<int64_t>() >= classes) {
+        throw UserError("paco_loss: a label is >= num_classes = " + std::to_string(classes));
+      }
     }
     auto centres = logits.to(dtype) + log_prior.to(dtype).unsqueeze(0);             // [B,N]
     const double eps = options.label_smoothing;
-    auto own = (torch::one_hot(own_labels, classes).to(dtype) * (1.0 - eps) + eps / classes) * options.beta;  // [B,N]
+    auto own = (torch::one_hot(anchor_labels(set), classes).to(dtype) * (1.0 - eps) + eps / classes) * options.beta;  // [B,N]
     denominator.insert(denominator.begin(), centres);
     numerator.insert(numerator.begin(), centres);
     weights.insert(weights.begin(), own);
