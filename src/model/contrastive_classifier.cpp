@@ -120,8 +120,8 @@ LossTerms ContrastiveClassifierImpl::training_loss(const torch::Tensor& anchor, 
   if (options_.loss == "ce") {
     terms.classification = cross_entropy(logits, y, options_.label_smoothing);  // []
     if (mix.mixed()) {
-      terms.classification = mix.own_share * terms.classification +
-                             (1.0 - mix.own_share) * cross_entropy(logits, mix.partner_labels, options_.label_smoothing);
+      terms.classification =
+          mix.blend(terms.classification, cross_entropy(logits, mix.partner_labels, options_.label_smoothing));
     }
     terms.total = terms.classification + terms.quantization;                    // []
     return terms;
@@ -180,8 +180,7 @@ std::pair<torch::Tensor, torch::Tensor> ContrastiveClassifierImpl::contrastive_t
   ContrastSet by_partner = set;
   by_partner.anchor_labels = mix.partner_labels;  // [B]
   auto partner = terms_by(by_partner);
-  const double share = mix.own_share;
-  return {share * own.first + (1.0 - share) * partner.first, share * own.second + (1.0 - share) * partner.second};
+  return {mix.blend(own.first, partner.first), mix.blend(own.second, partner.second)};
 }
 
 }  // namespace trashcl

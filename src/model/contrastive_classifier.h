@@ -27,6 +27,10 @@ struct AnchorMix {
   torch::Tensor partner_labels;  // int64 [B]
   double own_share = 1.0;        // in [0, 1]
   bool mixed() const { return partner_labels.defined() && own_share < 1.0; }
+  // A loss term of the mixed anchors from the term by their labels and the term by their partners'.
+  torch::Tensor blend(const torch::Tensor& own, const torch::Tensor& partner) const {
+    return own_share * own + (1.0 - own_share) * partner;
+  }
 };
 
 // Inference is query encoder + head: z = head(encoder(images)), argmax z, where the head is the group decoder
