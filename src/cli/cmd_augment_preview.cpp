@@ -11,7 +11,7 @@
 #include "data/dataset.h"
 #include "data/encode.h"
 #include "data/image_cache.h"
-#include "train/cutmix.h"
+#include "train/batch_mix.h"
 #include "train/options.h"
 
 namespace trashcl {
@@ -59,29 +59,39 @@ void run_augment_preview(Config config, const std::string& out, int count) {
   const int rows = static_cast<int>(pointers.size()), columns = 1 + 2 * kViewsPerKind, side = config.image_size;
   Image canvas((side + kGap) * columns + kGap, (side + kGap) * rows + kGap);
   std::fill(canvas.pixels.begin(), canvas.pixels.end(), uint8_t{255});
-  torch::manual_seed(config.seed);  // the CutMix draws
-  auto draw_column = [&](ViewKind kind, int column, uint64_t salt, bool cutmixed = false) {
+  torch::manual_seed(config.seed);  // the mixing draws
+  // The last anchor column shows its views mixed among the preview's rows as training batches are mixed: CutMixed
+  // when cutmix_p > 0 (that share of the batches), mixed up when only mixup_alpha > 0 (every batch).
+  enum class ShownMix { none, cutmix, mixup };
+  const ShownMix shown_mix = config.cutmix_p > 0      ? ShownMix::cutmix
+                             : config.mixup_alpha > 0 ? ShownMix::mixup
+                                                      : ShownMix::none;
+  auto draw_column = [&](ViewKind kind, int column, uint64_t salt, ShownMix column_mix = ShownMix::none) {
     std::vector<uint64_t> seeds;
     for (int row = 0; row < rows; ++row) seeds.push_back(mix_seed(config.seed, salt, static_cast<uint64_t>(row)));
     torch::Tensor views = make_view(batch, kind, seeds, augment, device);  // [rows,3,S,S]
-    if (cutmixed) views = cutmix(views, torch::arange(rows, torch::TensorOptions(torch::kInt64).device(device))).images;
+    const auto row_labels = torch::arange(rows, torch::TensorOptions(torch::kInt64).device(device));  // [rows]
+    if (column_mix == ShownMix::cutmix) views = cutmix(views, row_labels).images;
+    if (column_mix == ShownMix::mixup) views = mixup(views, row_labels, config.mixup_alpha).images;
     for (int row = 0; row < rows; ++row) {
       paste(canvas, view_to_image(views[row], augment), kGap + column * (side + kGap), kGap + row * (side + kGap));
     }
   };
-  // With cutmix_p > 0 the last anchor column shows its views CutMixed among the preview's rows, as that share of
-  // the training batches are.
-  const bool show_cutmix = config.cutmix_p > 0;
   draw_column(ViewKind::eval, 0, 0);
   for (int k = 0; k < kViewsPerKind; ++k) {
-    draw_column(ViewKind::anchor, 1 + k, 1 + k, show_cutmix && k + 1 == kViewsPerKind);
+    draw_column(ViewKind::anchor, 1 + k, 1 + k, k + 1 == kViewsPerKind ? shown_mix : ShownMix::none);
     draw_column(ViewKind::positive, 1 + kViewsPerKind + k, 1 + k);
   }
   write_png(out, canvas);
-  const std::string cutmix_note =
-      show_cutmix ? fmt::format(" (the last CutMixed, as {:g} of the training batches are)", config.cutmix_p) : "";
+  std::string mix_note;
+  if (shown_mix == ShownMix::cutmix) {
+    mix_note = fmt::format(" (the last CutMixed, as {:g} of the training batches are{})", config.cutmix_p,
+                           config.mixup_alpha > 0 ? "; the others are mixed up" : "");
+  } else if (shown_mix == ShownMix::mixup) {
+    mix_note = fmt::format(" (the last mixed up with alpha {:g}, as every training batch is)", config.mixup_alpha);
+  }
   std::cout << fmt::format("wrote {}: {} images; columns: eval crop | {} anchor views{} | {} positive views\n", out,
-                           rows, kViewsPerKind, cutmix_note, kViewsPerKind);
+                           rows, kViewsPerKind, mix_note, kViewsPerKind);
 }
 
 }  // namespace

@@ -78,8 +78,10 @@ void validate_config(const Config& config) {
                          {"--blur-p", config.blur_p}, {"--cutmix-p", config.cutmix_p}}) {
     require(p >= 0 && p <= 1, fmt::format("{} {}: a probability must be in [0, 1]", name, p));
   }
-  require(config.cutmix_p == 0 || !config.symmetric,
-          "--cutmix-p with --symmetric: the mirrored term would take the mixed anchor view as a key; use one or the other");
+  require(config.mixup_alpha >= 0, fmt::format("--mixup-alpha {}: must be >= 0 (0: no mixup)", config.mixup_alpha));
+  require((config.cutmix_p == 0 && config.mixup_alpha == 0) || !config.symmetric,
+          "--cutmix-p or --mixup-alpha with --symmetric: the mirrored term would take the mixed anchor view as a key; use "
+          "one or the other");
   require(config.epochs >= 1, fmt::format("--epochs {}: must be at least 1", config.epochs));
   require(config.batch_size >= 2, fmt::format("--batch-size {}: must be at least 2 (batch norm needs two images)", config.batch_size));
   require(config.lr > 0, "--lr: must be positive");

@@ -65,6 +65,7 @@ std::vector<Config::Field> Config::fields() {
       {"grayscale_p", "augment", "positive view: probability of grayscale", &grayscale_p},
       {"blur_p", "augment", "positive view: probability of Gaussian blur", &blur_p},
       {"cutmix_p", "augment", "anchor view: probability that a batch is CutMixed (a box from another photo, the label shared by area)", &cutmix_p},
+      {"mixup_alpha", "augment", "anchor view: mixup of the batches not CutMixed, its share ~ Beta(alpha, alpha) (0: off)", &mixup_alpha},
       {"backbone", "model", "backbone: resnet18, resnet34, resnet50 or tiny", &backbone},
       {"features", "model", "hash (multi-scale hash feature fusion) or pool (pooled C5, no hash)", &features},
       {"hash_bits", "model", "length L of the hash code", &hash_bits},

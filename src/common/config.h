@@ -31,6 +31,7 @@ struct Config {
   double grayscale_p = 0.2;
   double blur_p = 0.5;
   double cutmix_p = 0.0;
+  double mixup_alpha = 0.0;
   // ---- model (method.md; see ModelOptions for the pieces) ------------------------------------------
   std::string backbone = "resnet18";
   std::string features = "hash";

@@ -99,11 +99,11 @@ void ContrastiveClassifierImpl::check_batch(const torch::Tensor& anchor, const t
   }
   if (mix.partner_labels.defined()) {
     if (!mix.partner_labels.sizes().equals(labels.sizes()) || !(mix.own_share >= 0.0 && mix.own_share <= 1.0)) {
-      throw UserError("training_loss: a CutMix needs partner labels [B] and an own share in [0, 1]");
+      throw UserError("training_loss: a mixed anchor view needs partner labels [B] and an own share in [0, 1]");
     }
     if (options_.symmetric) {
-      throw UserError("training_loss: a CutMix anchor view cannot be used with symmetric = true (its mirrored term "
-                      "takes the anchor view as a key); use one or the other");
+      throw UserError("training_loss: a mixed (CutMix or mixup) anchor view cannot be used with symmetric = true "
+                      "(its mirrored term takes the anchor view as a key); use one or the other");
     }
   }
 }

@@ -21,8 +21,8 @@ struct LossTerms {
   torch::Tensor quantization;    // lambda_q * mean log cosh(|u| - 1); 0 with features = pool
 };
 
-// A CutMix of the anchor view (train/cutmix.h), for the losses: each anchor image is own_share of its own photo
-// (the batch's labels) and the rest its partner photo's (partner_labels). Undefined partner_labels: no mix.
+// A CutMix or mixup of the anchor view (train/batch_mix.h), for the losses: each anchor image is own_share of its
+// own photo (the batch's labels) and the rest its partner photo's (partner_labels). Undefined partner_labels: no mix.
 struct AnchorMix {
   torch::Tensor partner_labels;  // int64 [B]
   double own_share = 1.0;        // in [0, 1]

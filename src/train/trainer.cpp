@@ -17,7 +17,7 @@
 #include "model/memory_format.h"
 #include "train/bins.h"
 #include "train/checkpoint.h"
-#include "train/cutmix.h"
+#include "train/batch_mix.h"
 #include "train/evaluate.h"
 #include "train/optimizer.h"
 #include "train/options.h"
@@ -333,12 +333,9 @@ TrainingRun::EpochSteps TrainingRun::train_steps(int64_t epoch, Clock::time_poin
   while (auto batch = loader_->next()) {
     const auto augment_start = Clock::now();
     TwoViewBatch views = make_two_views(*batch, augment_, device_, two_views);
-    AnchorMix mix;
-    if (cutmix_this_step(config_.cutmix_p)) {
-      CutMixBatch mixed = cutmix(views.anchor, views.labels);
-      views.anchor = std::move(mixed.images);
-      mix = std::move(mixed.mix);
-    }
+    MixedBatch mixed = mix_anchor_views(views.anchor, views.labels, config_.cutmix_p, config_.mixup_alpha);
+    views.anchor = std::move(mixed.images);
+    const AnchorMix mix = std::move(mixed.mix);
     if (config_.channels_last) views = in_channels_last(std::move(views));
     done.augment_seconds += seconds_since(augment_start);
 

@@ -49,16 +49,26 @@ TEST(CliData, SynthSplitStatsAndPreviewWorkTogether) {
   ASSERT_EQ(mixed.exit_code, 0) << mixed.err;
   EXPECT_NE(mixed.out.find("2 anchor views (the last CutMixed, as 0.5 of the training batches are)"), std::string::npos)
       << mixed.out;
-  const Image mixed_grid = decode_image_file(mixed_preview);
-  auto column_differs = [&](int column) {
+  auto column_differs = [&grid](const Image& other, int column) {
     for (int y = 0; y < grid.height; ++y) {
       const uint8_t* plain_row = grid.row(y) + column * (48 + 4) * 3;
-      if (!std::equal(plain_row, plain_row + (48 + 4) * 3, mixed_grid.row(y) + column * (48 + 4) * 3)) return true;
+      if (!std::equal(plain_row, plain_row + (48 + 4) * 3, other.row(y) + column * (48 + 4) * 3)) return true;
     }
     return false;
   };
-  EXPECT_FALSE(column_differs(0) || column_differs(1) || column_differs(3) || column_differs(4));
-  EXPECT_TRUE(column_differs(2)) << "the second anchor column is CutMixed";
+  const Image mixed_grid = decode_image_file(mixed_preview);
+  for (int column : {0, 1, 3, 4}) EXPECT_FALSE(column_differs(mixed_grid, column)) << "column " << column;
+  EXPECT_TRUE(column_differs(mixed_grid, 2)) << "the second anchor column is CutMixed";
+  // With --mixup-alpha alone that column shows mixed-up views.
+  auto mixed_up = run_trashcl("augment-preview --data " + data + " --out " + shell_quote(mixed_preview.string()) +
+                              " --n 3 --image-size 48 --mixup-alpha 0.4");
+  ASSERT_EQ(mixed_up.exit_code, 0) << mixed_up.err;
+  EXPECT_NE(mixed_up.out.find("2 anchor views (the last mixed up with alpha 0.4, as every training batch is)"),
+            std::string::npos)
+      << mixed_up.out;
+  const Image mixed_up_grid = decode_image_file(mixed_preview);
+  for (int column : {0, 1, 3, 4}) EXPECT_FALSE(column_differs(mixed_up_grid, column)) << "column " << column;
+  EXPECT_TRUE(column_differs(mixed_up_grid, 2)) << "the second anchor column is mixed up";
   // Fewer rows than classes: the preview shows the images it picked.
   auto one = run_trashcl("augment-preview --data " + data + " --out " + shell_quote(preview.string()) +
                          " --n 1 --image-size 48");
@@ -153,7 +163,9 @@ TEST(CliData, UserErrorsExitOneWithAMessageNamingTheCause) {
   expect_user_error("train --data d --out r --seed -1", "--seed: '-1' is not a whole number >= 0");
   expect_user_error("synth --out d --per-class x", "--per-class: 'x' is not a whole number");
   expect_user_error("predict --model m.ckpt --threads two x.jpg", "--threads: 'two' is not a whole number");
-  expect_user_error("train --data d --out r --cutmix-p 0.5 --symmetric", "--cutmix-p with --symmetric");
+  expect_user_error("train --data d --out r --cutmix-p 0.5 --symmetric", "--cutmix-p or --mixup-alpha with --symmetric");
+  expect_user_error("train --data d --out r --mixup-alpha 0.2 --symmetric", "--cutmix-p or --mixup-alpha with --symmetric");
+  expect_user_error("train --data d --out r --mixup-alpha -1", "--mixup-alpha -1: must be >= 0 (0: no mixup)");
 
   ASSERT_EQ(run_trashcl("synth --out " + shell_quote((dir / "d").string()) + " --per-class 3 --size 32").exit_code, 0);
   testing::write_bytes(dir / "bad.toml", "image_size = \"big\"\n");

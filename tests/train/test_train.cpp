@@ -90,11 +90,13 @@ TEST(TrainEndToEnd, FullMethodLearnsAnEasySyntheticTask) {
 // and equal weight averages (model_ema > 0; with 0 both loads are the trained weights). Returns the straight run.
 std::vector<std::pair<std::string, torch::Tensor>> expect_resume_gives_the_straight_run(double model_ema,
                                                                                         int64_t first_steps = 2,
-                                                                                        double cutmix_p = 0) {
+                                                                                        double cutmix_p = 0,
+                                                                                        double mixup_alpha = 0) {
   TempDir dir;
   Config config = two_step_epochs(dir, 2);
   config.model_ema = model_ema;
   config.cutmix_p = cutmix_p;
+  config.mixup_alpha = mixup_alpha;
   train(config, dir / "straight", false);
 
   Config first_half = config;
@@ -120,14 +122,14 @@ TEST(TrainEndToEnd, ResumeWithAWeightAverageGivesTheSameAverageAsAStraightRun) {
   expect_resume_gives_the_straight_run(0.9);
 }
 
-// CutMix draws from the generator the checkpoint saves, so a mixed run resumes exactly too; and it does mix.
-TEST(TrainEndToEnd, ResumeWithCutMixGivesTheSameModelAsAStraightRunAndTheMixChangesIt) {
-  const auto mixed = expect_resume_gives_the_straight_run(0, 3, 0.5);
+// CutMix and mixup draw from the generator the checkpoint saves, so a mixed run resumes exactly too; and they mix.
+TEST(TrainEndToEnd, ResumeWithCutMixAndMixupGivesTheSameModelAsAStraightRunAndTheMixChangesIt) {
+  const auto mixed = expect_resume_gives_the_straight_run(0, 3, 0.5, 0.4);
   const auto unmixed = expect_resume_gives_the_straight_run(0, 3, 0);
   ASSERT_EQ(mixed.size(), unmixed.size());
   bool any_different = false;
   for (size_t i = 0; i < mixed.size(); ++i) any_different = any_different || !torch::equal(mixed[i].second, unmixed[i].second);
-  EXPECT_TRUE(any_different) << "cutmix_p = 0.5 trained the same weights as no CutMix";
+  EXPECT_TRUE(any_different) << "cutmix_p = 0.5 with mixup_alpha = 0.4 trained the same weights as no mix";
 }
 
 // The rows of metrics.csv as (epoch, step) pairs.
