@@ -76,9 +76,9 @@ void add_predict_command(CLI::App& app) {
   auto options = std::make_shared<Options>();
   CLI::App* command = app.add_subcommand("predict", "classify images: top classes, disposal bin, hash code");
   command->add_option("--model", options->model, "checkpoint, or a run folder (its best.ckpt)")->required();
-  command->add_option("--top-k", options->top_k, "classes to list per image")->capture_default_str()->check(positive_number);
+  add_number_option(*command, "--top-k", options->top_k, "classes to list per image", NumberBound::positive);
   command->add_option("--format", options->format, "json (JSON lines) or csv")->capture_default_str()->check(CLI::IsMember({"json", "csv"}));
-  command->add_option("--batch-size", options->batch_size, "images per forward pass")->capture_default_str()->check(positive_number);
+  add_number_option(*command, "--batch-size", options->batch_size, "images per forward pass", NumberBound::positive);
   command->add_option("--device", options->device, "cpu or cuda")->capture_default_str();
   add_number_option(*command, "--threads", options->threads, "intra-op threads (0: one per core)");
   add_predict_prior_option(*command, options->predictor.load.predict_prior);

@@ -94,8 +94,8 @@ void add_search_command(CLI::App& app) {
   CLI::App* command = app.add_subcommand("search", "nearest gallery images of each query image by hash code");
   command->add_option("--model", options->model, "the checkpoint (or run folder) the index was built with")->required();
   command->add_option("--index", options->index, "hash index from `trashcl index build`")->required();
-  command->add_option("--k", options->k, "neighbours per query")->capture_default_str()->check(positive_number);
-  command->add_option("--batch-size", options->batch_size, "images per forward pass")->capture_default_str()->check(positive_number);
+  add_number_option(*command, "--k", options->k, "neighbours per query", NumberBound::positive);
+  add_number_option(*command, "--batch-size", options->batch_size, "images per forward pass", NumberBound::positive);
   command->add_option("--device", options->device, "cpu or cuda")->capture_default_str();
   add_number_option(*command, "--threads", options->threads, "intra-op threads (0: one per core)");
   command->add_flag("--json", options->json, "one JSON document on stdout: {index, bits, k, results: [{path, hash, neighbours | error}]}");

@@ -70,14 +70,13 @@ void add_serve_command(CLI::App& app) {
   add_predict_prior_option(*command, options->predict_prior);
   add_int8_options(*command, options->int8);
   add_number_option(*command, "--threads", *threads, "intra-op threads for inference (0: one per core)");
-  command->add_option("--max-batch", options->max_batch, "images per forward pass at most")
-      ->capture_default_str()->check(positive_number);
-  command->add_option("--max-wait-ms", options->max_wait_ms, "how long a request waits for others to share its batch")
-      ->capture_default_str()->check(non_negative_number);
-  command->add_option("--max-body-mb", options->max_body_mb, "largest request body in MiB (larger: 413)")
-      ->capture_default_str()->check(positive_number);
-  command->add_option("--workers", options->workers, "HTTP worker threads: connections served at once")
-      ->capture_default_str()->check(positive_number);
+  add_number_option(*command, "--max-batch", options->max_batch, "images per forward pass at most", NumberBound::positive);
+  add_number_option(*command, "--max-wait-ms", options->max_wait_ms, "how long a request waits for others to share its batch",
+                    NumberBound::non_negative);
+  add_number_option(*command, "--max-body-mb", options->max_body_mb, "largest request body in MiB (larger: 413)",
+                    NumberBound::positive);
+  add_number_option(*command, "--workers", options->workers, "HTTP worker threads: connections served at once",
+                    NumberBound::positive);
   command->callback([options, threads] { run_serve(*options, *threads); });
 }
 

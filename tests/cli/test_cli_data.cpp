@@ -155,7 +155,11 @@ TEST(CliData, UserErrorsExitOneWithAMessageNamingTheCause) {
   expect_user_error("predict --model m.ckpt", "PATH is required");
   expect_user_error("predict --model m.ckpt --int8-calibration-images 0 x.jpg",
                     "--int8-calibration-images: must be greater than 0, not 0");
-  expect_user_error("search --model m.ckpt --index i --k many x.jpg", "--k: 'many' is not a number");
+  expect_user_error("search --model m.ckpt --index i --k many x.jpg", "--k: 'many' is not a whole number");
+  expect_user_error("search --model m.ckpt --index i --k 2.5 x.jpg", "--k: '2.5' is not a whole number");
+  expect_user_error("predict --model m.ckpt --batch-size 0 x.jpg", "--batch-size: must be greater than 0, not 0");
+  expect_user_error("index eval --model m.ckpt --data d --precision-at 1,0", "--precision-at: must be greater than 0, not 0");
+  expect_user_error("serve --model m.ckpt --max-wait-ms -1", "--max-wait-ms: must be 0 or more, not -1");
   expect_user_error("train --data d --out r --cutmix-p 1.5", "--cutmix-p 1.5: a probability must be in [0, 1]");
   // A config flag's value of the wrong type is named with the type it wants.
   expect_user_error("train --data d --out r --cutmix-p half", "--cutmix-p: 'half' is not a number");
