@@ -70,9 +70,10 @@ void add_serve_command(CLI::App& app) {
   add_predict_prior_option(*command, options->predict_prior);
   add_int8_options(*command, options->int8);
   add_number_option(*command, "--threads", *threads, "intra-op threads for inference (0: one per core)");
-  add_number_option(*command, "--max-batch", options->max_batch, "images per forward pass at most", NumberBound::positive);
-  add_number_option(*command, "--max-wait-ms", options->max_wait_ms, "how long a request waits for others to share its batch",
-                    NumberBound::non_negative);
+  add_number_option(*command, "--max-batch", options->max_batch, "images per forward pass at most",
+                    NumberBound::positive);
+  add_number_option(*command, "--max-wait-ms", options->max_wait_ms,
+                    "how long a request waits for others to share its batch", NumberBound::non_negative);
   add_number_option(*command, "--max-body-mb", options->max_body_mb, "largest request body in MiB (larger: 413)",
                     NumberBound::positive);
   add_number_option(*command, "--workers", options->workers, "HTTP worker threads: connections served at once",

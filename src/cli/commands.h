@@ -40,7 +40,9 @@ CLI::Validator number_of_type(NumberBound bound = NumberBound::any) {
         T value{};
         const bool negative_unsigned = std::is_unsigned_v<T> && input.find('-') != std::string::npos;
         if (negative_unsigned || !CLI::detail::lexical_cast(input, value)) {
-          const char* kind = std::is_floating_point_v<T> ? "number" : std::is_signed_v<T> ? "whole number" : "whole number >= 0";
+          const char* kind = std::is_floating_point_v<T> ? "number"
+                             : std::is_signed_v<T>       ? "whole number"
+                                                         : "whole number >= 0";
           return "'" + input + "' is not a " + kind;
         }
         if (bound == NumberBound::positive && !(value > T{0})) return "must be greater than 0, not " + input;

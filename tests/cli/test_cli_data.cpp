@@ -42,13 +42,8 @@ TEST(CliData, SynthSplitStatsAndPreviewWorkTogether) {
   const Image grid = decode_image_file(preview);
   EXPECT_EQ(grid.height, 3 * (48 + 4) + 4);
   EXPECT_EQ(grid.width, 5 * (48 + 4) + 4);
-  // With --cutmix-p the last anchor column (the third) shows CutMixed views; the other columns stay as they were.
-  const auto mixed_preview = dir / "mixed.png";
-  auto mixed = run_trashcl("augment-preview --data " + data + " --out " + shell_quote(mixed_preview.string()) +
-                           " --n 3 --image-size 48 --cutmix-p 0.5");
-  ASSERT_EQ(mixed.exit_code, 0) << mixed.err;
-  EXPECT_NE(mixed.out.find("2 anchor views (the last CutMixed, as 0.5 of the training batches are)"), std::string::npos)
-      << mixed.out;
+  // With --cutmix-p or --mixup-alpha the last anchor column (the third) shows mixed views; the other columns stay as
+  // they were.
   auto column_differs = [&grid](const Image& other, int column) {
     for (int y = 0; y < grid.height; ++y) {
       const uint8_t* plain_row = grid.row(y) + column * (48 + 4) * 3;
@@ -56,19 +51,19 @@ TEST(CliData, SynthSplitStatsAndPreviewWorkTogether) {
     }
     return false;
   };
-  const Image mixed_grid = decode_image_file(mixed_preview);
-  for (int column : {0, 1, 3, 4}) EXPECT_FALSE(column_differs(mixed_grid, column)) << "column " << column;
-  EXPECT_TRUE(column_differs(mixed_grid, 2)) << "the second anchor column is CutMixed";
-  // With --mixup-alpha alone that column shows mixed-up views.
-  auto mixed_up = run_trashcl("augment-preview --data " + data + " --out " + shell_quote(mixed_preview.string()) +
-                              " --n 3 --image-size 48 --mixup-alpha 0.4");
-  ASSERT_EQ(mixed_up.exit_code, 0) << mixed_up.err;
-  EXPECT_NE(mixed_up.out.find("2 anchor views (the last mixed up with alpha 0.4, as every training batch is)"),
-            std::string::npos)
-      << mixed_up.out;
-  const Image mixed_up_grid = decode_image_file(mixed_preview);
-  for (int column : {0, 1, 3, 4}) EXPECT_FALSE(column_differs(mixed_up_grid, column)) << "column " << column;
-  EXPECT_TRUE(column_differs(mixed_up_grid, 2)) << "the second anchor column is mixed up";
+  const auto mixed_preview = dir / "mixed.png";
+  const std::pair<std::string, std::string> mixes[] = {
+      {"--cutmix-p 0.5", "(the last CutMixed, as 0.5 of the training batches are)"},
+      {"--mixup-alpha 0.4", "(the last mixed up with alpha 0.4, as every training batch is)"}};
+  for (const auto& [flag, note] : mixes) {
+    auto mixed = run_trashcl("augment-preview --data " + data + " --out " + shell_quote(mixed_preview.string()) +
+                             " --n 3 --image-size 48 " + flag);
+    ASSERT_EQ(mixed.exit_code, 0) << mixed.err;
+    EXPECT_NE(mixed.out.find("2 anchor views " + note), std::string::npos) << mixed.out;
+    const Image mixed_grid = decode_image_file(mixed_preview);
+    for (int column : {0, 1, 3, 4}) EXPECT_FALSE(column_differs(mixed_grid, column)) << flag << ", column " << column;
+    EXPECT_TRUE(column_differs(mixed_grid, 2)) << flag << ": the second anchor column is mixed";
+  }
   // Fewer rows than classes: the preview shows the images it picked.
   auto one = run_trashcl("augment-preview --data " + data + " --out " + shell_quote(preview.string()) +
                          " --n 1 --image-size 48");
@@ -158,7 +153,8 @@ TEST(CliData, UserErrorsExitOneWithAMessageNamingTheCause) {
   expect_user_error("search --model m.ckpt --index i --k many x.jpg", "--k: 'many' is not a whole number");
   expect_user_error("search --model m.ckpt --index i --k 2.5 x.jpg", "--k: '2.5' is not a whole number");
   expect_user_error("predict --model m.ckpt --batch-size 0 x.jpg", "--batch-size: must be greater than 0, not 0");
-  expect_user_error("index eval --model m.ckpt --data d --precision-at 1,0", "--precision-at: must be greater than 0, not 0");
+  expect_user_error("index eval --model m.ckpt --data d --precision-at 1,0",
+                    "--precision-at: must be greater than 0, not 0");
   expect_user_error("serve --model m.ckpt --max-wait-ms -1", "--max-wait-ms: must be 0 or more, not -1");
   expect_user_error("train --data d --out r --cutmix-p 1.5", "--cutmix-p 1.5: a probability must be in [0, 1]");
   // A config flag's value of the wrong type is named with the type it wants.
@@ -167,8 +163,10 @@ TEST(CliData, UserErrorsExitOneWithAMessageNamingTheCause) {
   expect_user_error("train --data d --out r --seed -1", "--seed: '-1' is not a whole number >= 0");
   expect_user_error("synth --out d --per-class x", "--per-class: 'x' is not a whole number");
   expect_user_error("predict --model m.ckpt --threads two x.jpg", "--threads: 'two' is not a whole number");
-  expect_user_error("train --data d --out r --cutmix-p 0.5 --symmetric", "--cutmix-p or --mixup-alpha with --symmetric");
-  expect_user_error("train --data d --out r --mixup-alpha 0.2 --symmetric", "--cutmix-p or --mixup-alpha with --symmetric");
+  for (const char* mix : {"--cutmix-p 0.5", "--mixup-alpha 0.2"}) {
+    expect_user_error(std::string("train --data d --out r --symmetric ") + mix,
+                      "--cutmix-p or --mixup-alpha with --symmetric");
+  }
   expect_user_error("train --data d --out r --mixup-alpha -1", "--mixup-alpha -1: must be >= 0 (0: no mixup)");
 
   ASSERT_EQ(run_trashcl("synth --out " + shell_quote((dir / "d").string()) + " --per-class 3 --size 32").exit_code, 0);
