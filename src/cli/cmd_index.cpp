@@ -174,7 +174,10 @@ void add_eval_retrieval_command(CLI::App& index) {
   command->add_option("--split", options->split, "split manifest")->required();
   command->add_option("--query", options->query, "split whose images are the queries")->capture_default_str()->check(CLI::IsMember({"train", "val", "test"}));
   command->add_option("--gallery", options->gallery, "split whose images are ranked")->capture_default_str()->check(CLI::IsMember({"train", "val", "test"}));
-  command->add_option("--precision-at", options->ks, "cut-offs k of precision@k")->delimiter(',')->capture_default_str()->check(number_of_type<int64_t>(NumberBound::positive));
+  command->add_option("--precision-at", options->ks, "cut-offs k of precision@k")
+      ->delimiter(',')
+      ->capture_default_str()
+      ->check(number_of_type<int64_t>(NumberBound::positive));
   add_number_option(*command, "--batch-size", options->batch_size, "images per forward pass", NumberBound::positive);
   command->add_option("--device", options->device, "cpu or cuda")->capture_default_str();
   add_number_option(*command, "--threads", options->threads, "intra-op threads (0: one per core)");

@@ -335,7 +335,6 @@ TrainingRun::EpochSteps TrainingRun::train_steps(int64_t epoch, Clock::time_poin
     TwoViewBatch views = make_two_views(*batch, augment_, device_, two_views);
     MixedBatch mixed = mix_anchor_views(views.anchor, views.labels, config_.cutmix_p, config_.mixup_alpha);
     views.anchor = std::move(mixed.images);
-    const AnchorMix mix = std::move(mixed.mix);
     if (config_.channels_last) views = in_channels_last(std::move(views));
     done.augment_seconds += seconds_since(augment_start);
 
@@ -345,7 +344,7 @@ TrainingRun::EpochSteps TrainingRun::train_steps(int64_t epoch, Clock::time_poin
     LossTerms terms;
     {
       AutocastGuard autocast(config_.precision == "bf16", device_.is_cuda());
-      terms = model_->training_loss(views.anchor, views.positive, views.labels, mix);
+      terms = model_->training_loss(views.anchor, views.positive, views.labels, mixed.mix);
     }
     optimizer_->zero_grad();
     terms.total.backward();
