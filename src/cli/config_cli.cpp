@@ -83,6 +83,16 @@ void validate_config(const Config& config) {
           "--cutmix-p or --mixup-alpha with --symmetric: the mirrored term would take the mixed anchor view as a key; use "
           "one or the other");
   require(config.epochs >= 1, fmt::format("--epochs {}: must be at least 1", config.epochs));
+  require(config.self_supervised_epochs >= 0 && config.self_supervised_epochs < config.epochs,
+          fmt::format("--self-supervised-epochs {}: must be 0 (off) to {}, fewer than --epochs, so the class head "
+                      "learns for at least one epoch",
+                      config.self_supervised_epochs, config.epochs - 1));
+  require(config.self_supervised_epochs == 0 || config.loss != "ce",
+          "--self-supervised-epochs with --loss ce: the warm-up contrasts the two views, and cross-entropy trains on "
+          "one; use --loss paco or supcon");
+  require(config.self_supervised_epochs == 0 || (config.cutmix_p == 0 && config.mixup_alpha == 0),
+          "--self-supervised-epochs with --cutmix-p or --mixup-alpha: a mixed anchor view has two photos' labels, and "
+          "the warm-up gives every photo its own; use one or the other");
   require(config.batch_size >= 2, fmt::format("--batch-size {}: must be at least 2 (batch norm needs two images)", config.batch_size));
   require(config.lr > 0, "--lr: must be positive");
   require(config.head_lr_scale > 0, "--head-lr-scale: must be positive");

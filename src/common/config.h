@@ -69,6 +69,7 @@ struct Config {
   double weight_decay = 5e-4;
   double sgd_momentum = 0.9;
   double warmup_epochs = 5;
+  int self_supervised_epochs = 0;
   double grad_clip = 0;
   double model_ema = 0;
   int64_t max_steps = 0;

@@ -133,4 +133,19 @@ torch::Tensor supcon_loss(const ContrastSet& set, double tau) {
   return weighted_nll(samples.logits, samples.same.to(samples.logits.scalar_type()), log_denominator);  // []
 }
 
+ContrastSet with_instance_labels(const ContrastSet& set) {
+  check_set(set);
+  const auto options = torch::TensorOptions().dtype(torch::kInt64).device(set.labels.device());
+  const int64_t batch = set.labels.size(0);
+  ContrastSet instances = set;
+  instances.labels = torch::arange(batch, options);  // [B]
+  instances.anchor_labels = torch::Tensor();
+  if (set.queue.defined() && set.queue.numel() > 0) {
+    const auto queue_labels = set.queue_labels.to(options);                                    // [Q]
+    const auto slots = torch::arange(batch, batch + queue_labels.size(0), options);            // [Q]
+    instances.queue_labels = torch::where(queue_labels >= 0, slots, torch::full_like(slots, -1));  // [Q]
+  }
+  return instances;
+}
+
 }  // namespace trashcl

@@ -49,6 +49,11 @@ torch::Tensor paco_loss(const ContrastSet& set, const torch::Tensor& logits, con
 // loss_i = -mean_{p in P(i)} (s_ip - logsumexp_j s_ij), mean over anchors that have a positive.
 torch::Tensor supcon_loss(const ContrastSet& set, double tau = 0.07);
 
+// The same contrast set with every photo its own class, for instance discrimination (the pretext task of MoCo
+// and SimCLR): anchor i and its key are labelled i, each written queue slot a label of its own (B + its index),
+// empty slots stay -1. Its SupCon loss is InfoNCE: the one positive of anchor i is its own key.
+ContrastSet with_instance_labels(const ContrastSet& set);
+
 // Throws UserError naming the option when PacoOptions cannot work (unknown weighting, tau <= 0, ...).
 void validate(const PacoOptions& options);
 

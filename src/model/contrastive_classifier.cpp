@@ -86,6 +86,10 @@ void ContrastiveClassifierImpl::check_batch(const torch::Tensor& anchor, const t
   }
   const int64_t batch = anchor.size(0);
   if (batch < 2) throw UserError("training_loss: batch size must be >= 2 (BatchNorm); raise batch_size");
+  if (options_.loss == "ce" && self_supervised_) {
+    throw UserError("training_loss: the self-supervised warm-up contrasts the two views, and loss = ce has no "
+                    "positive view; use loss = paco or supcon");
+  }
   if (options_.loss != "ce" && (!positive.defined() || !positive.sizes().equals(anchor.sizes()))) {
     throw UserError("training_loss: loss = " + options_.loss + " needs the positive view, shaped like the anchor");
   }
@@ -104,6 +108,10 @@ void ContrastiveClassifierImpl::check_batch(const torch::Tensor& anchor, const t
     if (options_.symmetric) {
       throw UserError("training_loss: a mixed (CutMix or mixup) anchor view cannot be used with symmetric = true "
                       "(its mirrored term takes the anchor view as a key); use one or the other");
+    }
+    if (self_supervised_) {
+      throw UserError("training_loss: a mixed (CutMix or mixup) anchor view has two photos' labels, and the "
+                      "self-supervised warm-up gives every photo its own; mix after the warm-up or not at all");
     }
   }
 }
@@ -132,25 +140,26 @@ LossTerms ContrastiveClassifierImpl::training_loss(const torch::Tensor& anchor, 
     set.keys = momentum_->keys(positive);                                // [B,d], no gradient
     set.queue = momentum_->queue();                                      // [Q,d]
     set.queue_labels = momentum_->queue_labels();                        // [Q]
-    if (options_.query_positives) {
-      // The positive views through the query encoder join the contrast set as labelled samples ahead of the
-      // queue: [e; k; p; queue] with labels [y; y; y; queue labels].
-      auto positives = encoder_->forward(positive).embedding.to(set.queue.scalar_type());  // [B,d], with gradient
-      set.queue = torch::cat({positives, set.queue}, 0);                  // [B+Q,d]
-      set.queue_labels = torch::cat({y, set.queue_labels}, 0);            // [B+Q]
-    }
   } else if (options_.key_gradient) {
     set.keys = encoder_->forward(positive).embedding;                    // [B,d], with gradient
   } else {
     torch::NoGradGuard no_grad;
     set.keys = encoder_->forward(positive).embedding;                    // [B,d], no gradient
   }
+  if (self_supervised_) set = with_instance_labels(set);
+  if (has_momentum() && options_.query_positives) {
+    // The positive views through the query encoder join the contrast set as labelled samples ahead of the
+    // queue: [e; k; p; queue] with labels [y; y; y; queue labels] (y: the set's labels, instances or classes).
+    auto positives = encoder_->forward(positive).embedding.to(set.queue.scalar_type());  // [B,d], with gradient
+    set.queue = torch::cat({positives, set.queue}, 0);                    // [B+Q,d]
+    set.queue_labels = torch::cat({set.labels, set.queue_labels}, 0);     // [B+Q]
+  }
   std::tie(terms.classification, terms.contrastive) = contrastive_terms(set, logits, mix);
   if (options_.symmetric) {
     // The mirror image: the positive view as the query, the anchor view's momentum key as its positive, the
     // same queue. Each term is the mean of the two directions.
     auto mirrored = encoder_->forward(positive);                         // features [B,F], embedding [B,d]
-    ContrastSet mirrored_set{mirrored.embedding, momentum_->keys(anchor), y, set.queue, set.queue_labels};
+    ContrastSet mirrored_set{mirrored.embedding, momentum_->keys(anchor), set.labels, set.queue, set.queue_labels};
     auto [classification, contrastive] = contrastive_terms(mirrored_set, head(mirrored.features, mirrored.tokens));
     terms.classification = 0.5 * (terms.classification + classification);  // []
     terms.contrastive = 0.5 * (terms.contrastive + contrastive);            // []
@@ -166,6 +175,10 @@ LossTerms ContrastiveClassifierImpl::training_loss(const torch::Tensor& anchor, 
 std::pair<torch::Tensor, torch::Tensor> ContrastiveClassifierImpl::contrastive_terms(const ContrastSet& set,
                                                                                      const torch::Tensor& logits,
                                                                                      const AnchorMix& mix) const {
+  if (self_supervised_) {
+    auto instance_discrimination = supcon_loss(set, options_.tau);  // []
+    return {torch::zeros_like(instance_discrimination), instance_discrimination};
+  }
   auto terms_by = [&](const ContrastSet& scored) -> std::pair<torch::Tensor, torch::Tensor> {
     if (options_.loss == "paco") {
       auto paco = paco_loss(scored, logits, log_prior_, paco_options(options_, contrastive_weight_scale_));  // []

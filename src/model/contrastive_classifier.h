@@ -45,6 +45,9 @@ struct AnchorMix {
 //                     the query and the anchor view's key its positive; only the positive views' keys are queued
 //   query_positives:  (momentum on) the positive views' query-encoder embeddings p, with gradient, join the
 //                     contrast set: [e; k; p; queue]; only k is queued
+//   self-supervised:  (set_self_supervised, not with loss = ce) instance discrimination: every photo is its own
+//                     class in the contrast set, so SupCon over it is InfoNCE, and there is no class term: the head
+//                     learns nothing, the labels only go into the queue with their keys
 //   a CutMix anchor:  each loss term is own_share x the term with the anchors' labels + (1 - own_share) x the
 //                     term with their partners' labels (cross-entropy, and PaCo's centre and sample positives
 //                     alike); the anchors as contrast samples, the keys and the queue keep their own labels
@@ -69,6 +72,8 @@ class ContrastiveClassifierImpl : public torch::nn::Module {
   // contrastive part's weight to contrastive_weight(step of total_steps) and the key encoder's m to
   // momentum_at(step of total_steps); call at every step.
   void set_step(int64_t step, int64_t total_steps);
+  // While on, training_loss learns without the labels (self-supervised, above): the warm-up of the first epochs.
+  void set_self_supervised(bool on) { self_supervised_ = on; }
   // Parameters the optimizer should see (the key encoder's are excluded).
   std::vector<torch::Tensor> trainable_parameters();
   // The class head's parameters (the linear classifier's and/or the group decoder's), a subset of the above.
@@ -91,7 +96,8 @@ class ContrastiveClassifierImpl : public torch::nn::Module {
                    const AnchorMix& mix) const;
   // The classification and contrastive terms [] of a contrast set and its anchors' logits z [B,N]: PaCo and
   // 0 (loss = paco), or cross-entropy on z and the weighted SupCon term (loss = supcon); with a mix, each the
-  // share-weighted mean of the terms by the anchors' and by their partners' labels.
+  // share-weighted mean of the terms by the anchors' and by their partners' labels. Self-supervised: 0 and
+  // SupCon over the set as it is (instance-labelled).
   std::pair<torch::Tensor, torch::Tensor> contrastive_terms(const ContrastSet& set, const torch::Tensor& logits,
                                                             const AnchorMix& mix = {}) const;
 
@@ -102,6 +108,7 @@ class ContrastiveClassifierImpl : public torch::nn::Module {
   MomentumContrast momentum_{nullptr};
   torch::Tensor log_prior_;  // [N] buffer: log of the training-set class frequencies
   double contrastive_weight_scale_ = 1.0;  // set_step's contrastive_weight; not state: a function of the step
+  bool self_supervised_ = false;           // set_self_supervised; not state either: the trainer sets it by the step
 };
 TORCH_MODULE(ContrastiveClassifier);
 

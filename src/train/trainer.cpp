@@ -176,6 +176,7 @@ class TrainingRun {
   CheckpointMeta meta_;  // what every checkpoint holds besides the weights; meta_.step is the step reached
   double peak_lr_ = 0;
   int64_t steps_per_epoch_ = 0, total_steps_ = 0, warmup_steps_ = 0;
+  int64_t self_supervised_steps_ = 0;  // the steps before this learn without labels
   int64_t last_step_ = 0;  // the step the run ends at: the schedule's last, or --max-steps
   int64_t first_step_ = 0;  // the step this process started at
   Clock::time_point loop_start_;
@@ -215,6 +216,7 @@ TrainingRun::TrainingRun(Config config, const fs::path& run_dir, bool resume)
   steps_per_epoch_ = loader_->batches_per_epoch();
   total_steps_ = steps_per_epoch_ * config_.epochs;
   warmup_steps_ = static_cast<int64_t>(config_.warmup_epochs * steps_per_epoch_);
+  self_supervised_steps_ = config_.self_supervised_epochs * steps_per_epoch_;
   last_step_ = config_.max_steps > 0 ? std::min(total_steps_, config_.max_steps) : total_steps_;
 
   augment_ = augment_config(config_);
@@ -254,6 +256,12 @@ TrainingRun::TrainingRun(Config config, const fs::path& run_dir, bool resume)
                config_.batch_size, config_.epochs, device_.str(), config_.precision);
   const std::vector<std::string> unused = settings_without_effect(config_);
   if (!unused.empty()) spdlog::warn("settings without effect in this run: {}", fmt::join(unused, ", "));
+  if (self_supervised_steps_ > 0) {
+    const int unlabelled = config_.self_supervised_epochs;
+    spdlog::info("{} without labels (instance discrimination); the class head learns from epoch {}, so validation "
+                 "before it scores an untrained head",
+                 unlabelled == 1 ? "epoch 1 learns" : fmt::format("epochs 1-{} learn", unlabelled), unlabelled + 1);
+  }
   if (average_) {
     spdlog::info("validation, best.ckpt and prediction use the weight average (model_ema = {})", config_.model_ema);
   }
@@ -341,6 +349,7 @@ TrainingRun::EpochSteps TrainingRun::train_steps(int64_t epoch, Clock::time_poin
     done.lr = learning_rate_at(meta_.step, warmup_steps_, total_steps_, peak_lr_);
     set_learning_rate(*optimizer_, done.lr, config_.head_lr_scale);
     model_->set_step(meta_.step, total_steps_);
+    model_->set_self_supervised(meta_.step < self_supervised_steps_);
     LossTerms terms;
     {
       AutocastGuard autocast(config_.precision == "bf16", device_.is_cuda());
