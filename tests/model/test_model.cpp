@@ -608,6 +608,63 @@ TEST(Model, ACutMixAnchorsLossIsTheShareWeightedMeanOfItsTwoLabels) {
       << "the mirrored term would take the mixed anchor as a key";
 }
 
+// The self-supervised warm-up, with and without the momentum encoder: the step's loss is the SupCon term over the
+// instance-labelled contrast set (InfoNCE) and the quantisation term, the class head gets no gradient, and the
+// queue still receives the momentum keys with their class labels. Switched off, the method's loss is back.
+TEST(Model, SelfSupervisedStepsLearnByInstanceDiscriminationAndLeaveTheHeadAlone) {
+  const auto [anchor, positive, labels, queued, queued_labels] = loss_test_batch();
+  for (bool momentum : {true, false}) {
+    auto options = tiny_model_options(3);
+    options.head = "linear+decoder";
+    options.momentum = momentum;
+    options.decoder_dropout = 0.0;  // the same forward twice gives the same output
+    options.class_prior = {0.5, 0.3, 0.2};
+    ContrastiveClassifier model = seeded_training_model(options);
+    ContrastSet before{{}, {}, labels, {}, {}};  // the queue as the step finds it
+    if (momentum) {
+      model->momentum()->enqueue(queued, queued_labels);
+      before.queue = model->momentum()->queue().clone();                // [16,d], 8 slots empty
+      before.queue_labels = model->momentum()->queue_labels().clone();  // [16]
+    }
+    model->set_self_supervised(true);
+    const auto terms = model->training_loss(anchor, positive, labels);
+    terms.total.backward();
+    EXPECT_EQ(terms.classification.item<double>(), 0.0) << momentum;
+    EXPECT_NEAR(terms.total.item<double>(), (terms.contrastive + terms.quantization).item<double>(), 1e-6) << momentum;
+    for (const auto& parameter : model->head_parameters()) {
+      EXPECT_FALSE(parameter.grad().defined() && parameter.grad().abs().max().item<double>() > 0.0) << momentum;
+    }
+    double encoder_gradient = 0;
+    for (const auto& parameter : model->encoder()->parameters()) {
+      if (parameter.grad().defined()) encoder_gradient += parameter.grad().abs().sum().item<double>();
+    }
+    EXPECT_GT(encoder_gradient, 0.0) << momentum;
+
+    {
+      torch::NoGradGuard no_grad;
+      before.queries = model->encoder()->forward(anchor).embedding;  // e [B,d]
+      if (momentum) {
+        before.keys = model->momentum()->queue().slice(0, 8, 12);  // the step's keys, queued after the 8 rows
+        EXPECT_TRUE(model->momentum()->queue_labels().slice(0, 8, 12).equal(labels)) << "queued with class labels";
+      } else {
+        before.keys = model->encoder()->forward(positive).embedding;  // [B,d]
+      }
+      const double expected = supcon_loss(with_instance_labels(before), options.tau).item<double>();
+      EXPECT_NEAR(terms.contrastive.item<double>(), expected, 1e-5 * std::max(1.0, expected)) << momentum;
+    }
+    const AnchorMix mix{torch::tensor({1, 2, 0, 0}, torch::kInt64), 0.6};
+    EXPECT_THROW(model->training_loss(anchor, positive, labels, mix), UserError) << "a mix has two photos' labels";
+    model->set_self_supervised(false);
+    const auto supervised = model->training_loss(anchor, positive, labels);
+    EXPECT_GT(supervised.classification.item<double>(), 0.0) << momentum;
+  }
+  auto ce_options = tiny_model_options(3);
+  ce_options.loss = "ce";
+  ContrastiveClassifier ce = seeded_training_model(ce_options);
+  ce->set_self_supervised(true);
+  EXPECT_THROW(ce->training_loss(anchor, positive, labels), UserError) << "cross-entropy has no second view";
+}
+
 // Random images with per-image structure (a colour and a gradient), so pooled features can tell them apart.
 torch::Tensor structured_images(int64_t count) {
   auto colour = torch::randn({count, 3, 1, 1});

@@ -81,6 +81,40 @@ TEST(Paco, WithoutCentresIsSupConOverTheContrastSet) {
   }
 }
 
+// Every photo its own class: anchor i's one positive is its own key and every other valid sample a negative, so
+// SupCon over the set is InfoNCE (checked against a loop over the contrast set); empty queue slots stay out.
+TEST(InstanceLabels, SupConOverThemIsInfoNceWithTheOwnKeyTheOnlyPositive) {
+  auto batch = make_batch(2, torch::kFloat64);
+  batch.set.anchor_labels = torch::tensor({1, 1, 1, 1, 1, 1}, torch::kInt64);
+  const ContrastSet instances = with_instance_labels(batch.set);
+  EXPECT_TRUE(instances.labels.equal(torch::arange(6, torch::kInt64)));
+  EXPECT_FALSE(instances.anchor_labels.defined());
+  EXPECT_TRUE(instances.queue_labels.equal(torch::tensor({6, -1, 8, 9, -1, 11, 12, -1, 14, 15}, torch::kInt64)));
+  EXPECT_TRUE(instances.queries.equal(batch.set.queries) && instances.keys.equal(batch.set.keys) &&
+              instances.queue.equal(batch.set.queue));
+
+  const double tau = 0.2;
+  const auto written = batch.set.queue_labels >= 0;  // [Q]
+  double expected = 0;
+  for (int64_t i = 0; i < 6; ++i) {
+    std::vector<torch::Tensor> samples;  // all but the anchor itself and the empty slots
+    for (int64_t j = 0; j < 6; ++j) {
+      if (j != i) samples.push_back(batch.set.queries[j]);
+    }
+    for (int64_t j = 0; j < 6; ++j) samples.push_back(batch.set.keys[j]);
+    for (int64_t j = 0; j < 10; ++j) {
+      if (written[j].item<bool>()) samples.push_back(batch.set.queue[j]);
+    }
+    const auto logits = torch::matmul(torch::stack(samples), batch.set.queries[i]) / tau;  // [5+6+7]
+    const double own_key = (batch.set.queries[i].dot(batch.set.keys[i]) / tau).item<double>();
+    expected -= (own_key - torch::logsumexp(logits, 0).item<double>()) / 6;
+  }
+  EXPECT_NEAR(supcon_loss(instances, tau).item<double>(), expected, 1e-10);
+  batch.set.anchor_labels = torch::Tensor();
+  EXPECT_GT(std::abs(supcon_loss(batch.set, tau).item<double>() - expected), 1e-3)
+      << "with class labels an anchor has its class's samples as positives too";
+}
+
 // anchor_labels re-score the anchors alone: their centre positive (checked against cross-entropy) and which samples
 // are their positives (checked against a loop over the contrast set), the samples' own labels unchanged.
 TEST(Paco, AnchorLabelsChooseTheAnchorsPositivesAndLeaveTheSamplesLabels) {

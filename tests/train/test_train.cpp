@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <functional>
 #include <map>
 #include <sstream>
 
@@ -87,16 +88,13 @@ TEST(TrainEndToEnd, FullMethodLearnsAnEasySyntheticTask) {
 }
 
 // 2 epochs of 2 steps trained straight, and as `first_steps` steps then --resume, end with equal trained weights
-// and equal weight averages (model_ema > 0; with 0 both loads are the trained weights). Returns the straight run.
-std::vector<std::pair<std::string, torch::Tensor>> expect_resume_gives_the_straight_run(double model_ema,
-                                                                                        int64_t first_steps = 2,
-                                                                                        double cutmix_p = 0,
-                                                                                        double mixup_alpha = 0) {
+// and equal weight averages (model_ema > 0; with 0 both loads are the trained weights); `adjust` changes the
+// config of both. Returns the straight run.
+std::vector<std::pair<std::string, torch::Tensor>> expect_resume_gives_the_straight_run(
+    int64_t first_steps, const std::function<void(Config&)>& adjust = [](Config&) {}) {
   TempDir dir;
   Config config = two_step_epochs(dir, 2);
-  config.model_ema = model_ema;
-  config.cutmix_p = cutmix_p;
-  config.mixup_alpha = mixup_alpha;
+  adjust(config);
   train(config, dir / "straight", false);
 
   Config first_half = config;
@@ -111,25 +109,64 @@ std::vector<std::pair<std::string, torch::Tensor>> expect_resume_gives_the_strai
   return model_state(dir / "straight/last.ckpt");
 }
 
-TEST(TrainEndToEnd, ResumeGivesTheSameModelAsAStraightRun) { expect_resume_gives_the_straight_run(0); }
+bool any_different(const std::vector<std::pair<std::string, torch::Tensor>>& a,
+                   const std::vector<std::pair<std::string, torch::Tensor>>& b) {
+  EXPECT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) {
+    if (!torch::equal(a[i].second, b[i].second)) return true;
+  }
+  return false;
+}
+
+TEST(TrainEndToEnd, ResumeGivesTheSameModelAsAStraightRun) { expect_resume_gives_the_straight_run(2); }
 
 // A run stopped inside an epoch (by --max-steps, or Ctrl-C: both save the step reached) resumes there exactly.
 TEST(TrainEndToEnd, ResumeFromTheMiddleOfAnEpochGivesTheSameModelAsAStraightRun) {
-  expect_resume_gives_the_straight_run(0, 3);
+  expect_resume_gives_the_straight_run(3);
 }
 
 TEST(TrainEndToEnd, ResumeWithAWeightAverageGivesTheSameAverageAsAStraightRun) {
-  expect_resume_gives_the_straight_run(0.9);
+  expect_resume_gives_the_straight_run(2, [](Config& config) { config.model_ema = 0.9; });
 }
 
 // CutMix and mixup draw from the generator the checkpoint saves, so a mixed run resumes exactly too; and they mix.
 TEST(TrainEndToEnd, ResumeWithCutMixAndMixupGivesTheSameModelAsAStraightRunAndTheMixChangesIt) {
-  const auto mixed = expect_resume_gives_the_straight_run(0, 3, 0.5, 0.4);
-  const auto unmixed = expect_resume_gives_the_straight_run(0, 3, 0);
-  ASSERT_EQ(mixed.size(), unmixed.size());
-  bool any_different = false;
-  for (size_t i = 0; i < mixed.size(); ++i) any_different = any_different || !torch::equal(mixed[i].second, unmixed[i].second);
-  EXPECT_TRUE(any_different) << "cutmix_p = 0.5 with mixup_alpha = 0.4 trained the same weights as no mix";
+  const auto mixed = expect_resume_gives_the_straight_run(3, [](Config& config) {
+    config.cutmix_p = 0.5;
+    config.mixup_alpha = 0.4;
+  });
+  EXPECT_TRUE(any_different(mixed, expect_resume_gives_the_straight_run(3)))
+      << "cutmix_p = 0.5 with mixup_alpha = 0.4 trained the same weights as no mix";
+}
+
+// A self-supervised first epoch: its metrics row has the contrastive term and no class term, the next epoch the
+// other way round (PaCo is the class term), and a run resumed at the switch ends as the straight run does.
+TEST(TrainEndToEnd, ASelfSupervisedFirstEpochHasNoClassTermAndResumesAcrossTheSwitch) {
+  const auto self_supervised_first = [](Config& config) { config.self_supervised_epochs = 1; };
+  const auto warmed_up = expect_resume_gives_the_straight_run(2, self_supervised_first);
+  EXPECT_TRUE(any_different(warmed_up, expect_resume_gives_the_straight_run(2)))
+      << "the self-supervised epoch trained the same weights as the method";
+
+  TempDir dir;
+  Config config = two_step_epochs(dir, 2);
+  self_supervised_first(config);
+  train(config, dir / "run", false);
+  std::stringstream rows(read_bytes(dir / "run/metrics.csv"));
+  std::string header, row;
+  std::getline(rows, header);
+  ASSERT_EQ(header.rfind("epoch,step,loss,classification_loss,contrastive_loss,", 0), 0u) << header;
+  std::vector<std::pair<double, double>> class_and_contrastive;
+  while (std::getline(rows, row)) {
+    std::vector<std::string> cells;
+    std::stringstream fields(row);
+    for (std::string cell; std::getline(fields, cell, ',');) cells.push_back(cell);
+    class_and_contrastive.emplace_back(std::stod(cells.at(3)), std::stod(cells.at(4)));
+  }
+  ASSERT_EQ(class_and_contrastive.size(), 2u);
+  EXPECT_EQ(class_and_contrastive[0].first, 0.0);
+  EXPECT_GT(class_and_contrastive[0].second, 0.0);
+  EXPECT_GT(class_and_contrastive[1].first, 0.0);
+  EXPECT_EQ(class_and_contrastive[1].second, 0.0);
 }
 
 // The rows of metrics.csv as (epoch, step) pairs.
