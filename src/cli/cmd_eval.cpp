@@ -150,7 +150,7 @@ void add_eval_command(CLI::App& app) {
       ->check(CLI::IsMember({"train", "val", "test"}))
       ->needs(split);
   command->add_option("--device", options->device, "cpu or cuda")->capture_default_str();
-  add_number_option(*command, "--threads", options->threads, "intra-op threads (0: one per core)");
+  add_compute_threads_option(*command, options->threads);
   add_predict_prior_option(*command, options->load.predict_prior);
   command->add_flag("--json", options->json, "one JSON document on stdout (keys top1, macro_f1, per_class, confusion)");
   command->callback([options] { run_eval(*options); });

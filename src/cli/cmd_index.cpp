@@ -161,7 +161,7 @@ void add_build_command(CLI::App& index) {
   command->add_option("--out", options->out, "index file to write (atomically)")->required();
   add_number_option(*command, "--batch-size", options->batch_size, "images per forward pass", NumberBound::positive);
   command->add_option("--device", options->device, "cpu or cuda")->capture_default_str();
-  add_number_option(*command, "--threads", options->threads, "intra-op threads (0: one per core)");
+  add_compute_threads_option(*command, options->threads);
   command->add_flag("--json", options->json, "one JSON document on stdout (keys index, items, bits, skipped, bad_files)");
   command->callback([options, subset] { run_build(*options, subset->count() > 0); });
 }
@@ -180,7 +180,7 @@ void add_eval_retrieval_command(CLI::App& index) {
       ->check(number_of_type<int64_t>(NumberBound::positive));
   add_number_option(*command, "--batch-size", options->batch_size, "images per forward pass", NumberBound::positive);
   command->add_option("--device", options->device, "cpu or cuda")->capture_default_str();
-  add_number_option(*command, "--threads", options->threads, "intra-op threads (0: one per core)");
+  add_compute_threads_option(*command, options->threads);
   command->add_flag("--json", options->json, "one JSON document on stdout (keys map, precision_at, prefix, ...)");
   command->callback([options] { run_eval(*options); });
 }

@@ -80,7 +80,7 @@ void add_predict_command(CLI::App& app) {
   command->add_option("--format", options->format, "json (JSON lines) or csv")->capture_default_str()->check(CLI::IsMember({"json", "csv"}));
   add_number_option(*command, "--batch-size", options->batch_size, "images per forward pass", NumberBound::positive);
   command->add_option("--device", options->device, "cpu or cuda")->capture_default_str();
-  add_number_option(*command, "--threads", options->threads, "intra-op threads (0: one per core)");
+  add_compute_threads_option(*command, options->threads);
   add_predict_prior_option(*command, options->predictor.load.predict_prior);
   add_int8_options(*command, options->predictor.int8);
   command->add_option("PATH", options->paths, "image files, or folders: every image under them")->required();

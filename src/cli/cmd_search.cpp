@@ -97,7 +97,7 @@ void add_search_command(CLI::App& app) {
   add_number_option(*command, "--k", options->k, "neighbours per query", NumberBound::positive);
   add_number_option(*command, "--batch-size", options->batch_size, "images per forward pass", NumberBound::positive);
   command->add_option("--device", options->device, "cpu or cuda")->capture_default_str();
-  add_number_option(*command, "--threads", options->threads, "intra-op threads (0: one per core)");
+  add_compute_threads_option(*command, options->threads);
   command->add_flag("--json", options->json, "one JSON document on stdout: {index, bits, k, results: [{path, hash, neighbours | error}]}");
   command->add_option("IMAGE", options->paths, "query image files, or folders: every image under them")->required();
   command->callback([options] { run_search(*options); });

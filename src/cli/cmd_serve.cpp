@@ -69,7 +69,7 @@ void add_serve_command(CLI::App& app) {
   command->add_option("--device", options->device, "cpu or cuda")->capture_default_str();
   add_predict_prior_option(*command, options->predict_prior);
   add_int8_options(*command, options->int8);
-  add_number_option(*command, "--threads", *threads, "intra-op threads for inference (0: one per core)");
+  add_compute_threads_option(*command, *threads);
   add_number_option(*command, "--max-batch", options->max_batch, "images per forward pass at most",
                     NumberBound::positive);
   add_number_option(*command, "--max-wait-ms", options->max_wait_ms,

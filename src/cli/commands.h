@@ -62,6 +62,9 @@ CLI::Option* add_number_option(CLI::App& command, const std::string& name, T& va
 // Intra-op threads for tensor math: `requested`, or one per core when 0.
 void set_compute_threads(int requested);
 
+// --threads N for the commands that run a trained model (train has the config key `threads`): 0 or more.
+void add_compute_threads_option(CLI::App& command, int& threads);
+
 // --predict-prior for the commands that use a trained model: sets `predict_prior` when given.
 void add_predict_prior_option(CLI::App& command, std::optional<std::string>& predict_prior);
 

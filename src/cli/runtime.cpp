@@ -12,6 +12,11 @@ void set_compute_threads(int requested) {
   at::set_num_threads(threads);
 }
 
+void add_compute_threads_option(CLI::App& command, int& threads) {
+  add_number_option(command, "--threads", threads, "intra-op threads for tensor math (0: one per core)",
+                    NumberBound::non_negative);
+}
+
 void add_predict_prior_option(CLI::App& command, std::optional<std::string>& predict_prior) {
   command
       .add_option_function<std::string>(

@@ -163,6 +163,9 @@ TEST(CliData, UserErrorsExitOneWithAMessageNamingTheCause) {
   expect_user_error("train --data d --out r --seed -1", "--seed: '-1' is not a whole number >= 0");
   expect_user_error("synth --out d --per-class x", "--per-class: 'x' is not a whole number");
   expect_user_error("predict --model m.ckpt --threads two x.jpg", "--threads: 'two' is not a whole number");
+  for (const char* command : {"predict --model m.ckpt x.jpg", "eval --model m.ckpt --data d", "serve --model m.ckpt"}) {
+    expect_user_error(std::string(command) + " --threads -1", "--threads: must be 0 or more, not -1");
+  }
   for (const char* mix : {"--cutmix-p 0.5", "--mixup-alpha 0.2"}) {
     expect_user_error(std::string("train --data d --out r --symmetric ") + mix,
                       "--cutmix-p or --mixup-alpha with --symmetric");
