@@ -101,7 +101,7 @@ std::vector<Config::Field> Config::fields() {
       {"weight_decay", "train", "SGD weight decay", &weight_decay},
       {"sgd_momentum", "train", "SGD momentum", &sgd_momentum},
       {"warmup_epochs", "train", "linear warm-up length in epochs, then cosine decay", &warmup_epochs},
-      {"self_supervised_epochs", "train", "the first this many epochs learn without labels: each photo its own class in the contrast (instance discrimination), no class head; then the method (0: off)", &self_supervised_epochs},
+      {"self_supervised_epochs", "train", "the first this many epochs learn without labels: each photo its own class in the contrast (instance discrimination), the class head idle; then the method (0: off)", &self_supervised_epochs},
       {"grad_clip", "train", "clip the gradient norm to this (0: no clipping)", &grad_clip},
       {"model_ema", "train", "validate, keep best.ckpt and predict with a moving average of the weights of this decay per step (0: off; 0.998 averages about the last 500 steps)", &model_ema},
       {"max_steps", "train", "stop after this many steps in all (0: run every epoch); the schedule still spans all epochs", &max_steps},
