@@ -173,7 +173,8 @@ TEST(CliData, UserErrorsExitOneWithAMessageNamingTheCause) {
   expect_user_error("train --data d --out r --mixup-alpha -1", "--mixup-alpha -1: must be >= 0 (0: no mixup)");
   expect_user_error("train --data d --out r --epochs 20 --self-supervised-epochs 20",
                     "--self-supervised-epochs 20: must be 0 (off) to 19, fewer than --epochs");
-  expect_user_error("train --data d --out r --self-supervised-epochs -1", "--self-supervised-epochs -1: must be 0 (off) to 99");
+  expect_user_error("train --data d --out r --self-supervised-epochs -1",
+                    "--self-supervised-epochs -1: must be 0 (off) to 99");
   expect_user_error("train --data d --out r --self-supervised-epochs 5 --loss ce",
                     "--self-supervised-epochs with --loss ce");
   expect_user_error("train --data d --out r --self-supervised-epochs 5 --mixup-alpha 0.2",

@@ -8,6 +8,7 @@
 #include <map>
 #include <sstream>
 
+#include "common/csv.h"
 #include "common/error.h"
 #include "data/synth.h"
 #include "support/test_support.h"
@@ -157,9 +158,7 @@ TEST(TrainEndToEnd, ASelfSupervisedFirstEpochHasNoClassTermAndResumesAcrossTheSw
   ASSERT_EQ(header.rfind("epoch,step,loss,classification_loss,contrastive_loss,", 0), 0u) << header;
   std::vector<std::pair<double, double>> class_and_contrastive;
   while (std::getline(rows, row)) {
-    std::vector<std::string> cells;
-    std::stringstream fields(row);
-    for (std::string cell; std::getline(fields, cell, ',');) cells.push_back(cell);
+    const std::vector<std::string> cells = parse_csv_line(row);
     class_and_contrastive.emplace_back(std::stod(cells.at(3)), std::stod(cells.at(4)));
   }
   ASSERT_EQ(class_and_contrastive.size(), 2u);
