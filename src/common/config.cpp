@@ -80,6 +80,7 @@ std::vector<Config::Field> Config::fields() {
       {"symmetric", "model", "momentum encoder: also contrast the positive view's query with the anchor's key (both views train the encoder)", &symmetric},
       {"key_gradient", "model", "without the momentum encoder: the positive view's keys carry gradient (false: detached, as momentum keys are)", &key_gradient},
       {"query_positives", "model", "momentum encoder: the positive views through the query encoder, with gradient, join the contrast set beside the momentum keys", &query_positives},
+      {"key_batch_groups", "model", "momentum encoder: the key batch runs as this many shuffled sub-batches, each with its own batch-norm statistics (shuffle-BN on one device; 1: no shuffle)", &key_batch_groups},
       {"queue_size", "model", "labelled queue length Q (<= training images)", &queue_size},
       {"loss", "model", "paco, ce (plain cross-entropy) or supcon", &loss},
       {"tau", "model", "contrastive temperature", &tau},

@@ -47,6 +47,7 @@ struct Config {
   bool symmetric = false;
   bool key_gradient = true;
   bool query_positives = false;
+  int key_batch_groups = 4;
   int queue_size = 1024;
   std::string loss = "paco";
   double tau = 0.07;

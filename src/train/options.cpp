@@ -14,7 +14,7 @@ struct UnusedKeys {
 };
 
 std::vector<UnusedKeys> unused_keys(const Config& config) {
-  const std::vector<std::string> momentum_keys = {"moco_m", "moco_m_schedule", "queue_size"};
+  const std::vector<std::string> momentum_keys = {"moco_m", "moco_m_schedule", "key_batch_groups", "queue_size"};
   const std::vector<std::string> paco_keys = {"alpha", "paco_beta", "paco_gamma", "positive_weighting", "alpha_total",
                                               "predict_prior"};
   std::vector<UnusedKeys> unused;
@@ -83,6 +83,7 @@ ModelOptions model_options(const Config& config, const std::vector<double>& clas
   options.symmetric = config.symmetric;
   options.key_gradient = config.key_gradient;
   options.query_positives = config.query_positives;
+  options.key_batch_groups = config.key_batch_groups;
   options.queue_size = config.queue_size;
   options.loss = config.loss;
   options.tau = config.tau;

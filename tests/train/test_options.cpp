@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "common/config.h"
+#include "common/error.h"
 #include "train/options.h"
 
 namespace trashcl {
@@ -20,6 +21,14 @@ TEST(Options, TheDefaultsAndEveryPresetTakeEffectWhole) {
     apply_config_file(entry.path().string(), preset);
     EXPECT_EQ(settings_without_effect(preset), Settings{}) << entry.path();
   }
+}
+
+TEST(Options, TheKeyEncodersSubBatchesComeFromTheConfig) {
+  Config config;
+  config.key_batch_groups = 2;
+  EXPECT_EQ(model_options(config, {0.5, 0.5}).key_batch_groups, 2);
+  config.key_batch_groups = 0;
+  EXPECT_THROW(validate(model_options(config, {0.5, 0.5})), UserError);
 }
 
 TEST(Options, CrossEntropyLeavesTheContrastAndThePositiveViewUnused) {
@@ -43,9 +52,11 @@ TEST(Options, EachChoiceNamesTheKeysItLeavesUnused) {
   config.momentum = false;
   config.moco_m = 0.9;
   config.moco_m_schedule = "cosine";
+  config.key_batch_groups = 2;
   config.tau = 0.1;  // the contrast is still there
   EXPECT_EQ(settings_without_effect(config),
-            (Settings{"moco_m = 0.9 (momentum = false)", "moco_m_schedule = 'cosine' (momentum = false)"}));
+            (Settings{"moco_m = 0.9 (momentum = false)", "moco_m_schedule = 'cosine' (momentum = false)",
+                      "key_batch_groups = 2 (momentum = false)"}));
 
   config = Config{};
   config.alpha = 0.1;
