@@ -43,8 +43,8 @@ void run_data_stats(const Options& options) {
   }
   const auto [smallest, largest] = std::minmax_element(counts.begin(), counts.end());
   // Largest over smallest class; undefined (null in JSON) while a class has no usable image.
-  const std::optional<double> imbalance =
-      *smallest == 0 ? std::nullopt : std::optional<double>(static_cast<double>(*largest) / static_cast<double>(*smallest));
+  std::optional<double> imbalance;
+  if (*smallest > 0) imbalance = static_cast<double>(*largest) / static_cast<double>(*smallest);
   // Per split and class, counted over usable files only.
   std::map<std::string, std::vector<int64_t>> split_counts;
   if (!entries.empty()) {

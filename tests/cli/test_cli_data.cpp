@@ -93,6 +93,7 @@ TEST(CliData, PlantedBadFilesGiveOneWarningEachAndASummary) {
   const auto doc = nlohmann::json::parse(stats.out);
   EXPECT_EQ(doc["bad_files"].size(), 4u);
   EXPECT_EQ(doc["total"], 9);
+  EXPECT_DOUBLE_EQ(doc["imbalance"].get<double>(), 5.0 / 4.0);  // box: 4 + the odd name; bottle: 4
   for (const auto& bad : doc["bad_files"]) EXPECT_FALSE(bad["reason"].get<std::string>().empty());
 
   auto table = run_trashcl("data-stats --data " + shell_quote(root.string()));
@@ -226,6 +227,7 @@ TEST(CliData, TrashnetStatsMatchTheDatasetReadme) {
     EXPECT_EQ(doc["classes"][c]["name"], expected[c].first);
     EXPECT_EQ(doc["classes"][c]["count"], expected[c].second);
   }
+  EXPECT_DOUBLE_EQ(doc["imbalance"].get<double>(), 594.0 / 137.0);  // paper over trash
   EXPECT_TRUE(doc["bad_files"].empty());
 }
 
